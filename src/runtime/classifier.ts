@@ -1,0 +1,37 @@
+import type { Manifest } from "../registry/manifest.ts";
+
+/** Which loss the gradient is taken of, per row against `labels[row]`. */
+export type LossKind = "ce" | "margin";
+
+/** Where a gradient came from: the derived ONNX gradient graph, or a black-box SPSA estimate. */
+export type GradientMode = "exact" | "spsa";
+
+export interface GradientResult {
+  /** [batch, classes]; for probability models these are log(max(p, 1e-30)). */
+  logits: Float32Array;
+  /** [batch]: ce = −log softmax(z)[y]; margin = max_{j≠y} z_j − z_y. */
+  loss: Float32Array;
+  /** [batch, C, H, W], ∂loss[row]/∂pixels[row] in [0,1] pixel space. */
+  grad: Float32Array;
+  mode: GradientMode;
+}
+
+/**
+ * The one shape the service needs from a model. Pixels are always NCHW float32 in [0,1] at the
+ * model's input size; preprocessing (scale, mean/std, layout) happens behind this interface.
+ */
+export interface Classifier {
+  readonly manifest: Manifest;
+  readonly sha256: string;
+  readonly backend: string;
+  readonly gradientMode: GradientMode;
+  /** Ops that have no gradient rule (empty when gradientMode is "exact"). */
+  readonly unsupportedOps: readonly string[];
+  logits(pixels: Float32Array, batch: number): Promise<Float32Array>;
+  gradient(
+    pixels: Float32Array,
+    batch: number,
+    labels: Int32Array,
+    loss: LossKind,
+  ): Promise<GradientResult>;
+}
