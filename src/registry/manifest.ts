@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { CheckOptionsSchema } from "../check/options.ts";
 
 /** Per-model probe defaults a manifest may carry; request options override them. */
 export const ManifestDefaultsSchema = z.object({
   squeezeThreshold: z.number().nonnegative().optional(),
-  check: z.record(z.string(), z.unknown()).optional(),
+  /** Overrides of the server's check defaults for this model (same shape as request options). */
+  check: CheckOptionsSchema.optional(),
 }).strict();
 
 /**

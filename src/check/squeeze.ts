@@ -1,0 +1,58 @@
+import { softmax } from "../../kernels/softmax.ts";
+import { bitDepth, median, nonLocalMeans } from "../../kernels/squeeze.ts";
+import type { Classifier } from "../runtime/classifier.ts";
+import type { Squeezer } from "./options.ts";
+
+export interface SqueezeScores {
+  /** L1 distance between the softmax of the input and of each squeezed version, by squeezer name. */
+  scores: Record<string, number>;
+  /** max over squeezers (Xu et al.'s joint detection score). */
+  joint: number;
+}
+
+/** Stable report names: `bitDepth:5`, `median:2`, `nonLocalMeans:13-3-2`. */
+export function squeezerName(s: Squeezer): string {
+  if (s.kind === "bitDepth") return `bitDepth:${s.bits}`;
+  if (s.kind === "median") return `median:${s.size}`;
+  return `nonLocalMeans:${s.search}-${s.patch}-${s.h}`;
+}
+
+export function applySqueezer(
+  s: Squeezer,
+  pixels: Float32Array,
+  shape: { channels: number; height: number; width: number },
+): Float32Array {
+  if (s.kind === "bitDepth") return bitDepth(pixels, s.bits);
+  if (s.kind === "median") return median(pixels, shape, s.size);
+  return nonLocalMeans(pixels, { n: 1, ...shape }, { search: s.search, patch: s.patch, h: s.h });
+}
+
+/**
+ * Feature squeezing (Xu et al., NDSS 2018): every squeezed version of one image goes through the
+ * model in one batch; each score is ‖softmax(f(x)) − softmax(f(squeeze(x)))‖₁ (float64 sum).
+ */
+export async function squeezeScores(
+  classifier: Classifier,
+  pixels: Float32Array,
+  cleanLogits: Float32Array,
+  squeezers: readonly Squeezer[],
+): Promise<SqueezeScores> {
+  const { channels, height, width } = classifier.manifest.input;
+  const shape = { channels, height, width };
+  const size = pixels.length;
+  const batch = new Float32Array(squeezers.length * size);
+  squeezers.forEach((s, i) => batch.set(applySqueezer(s, pixels, shape), i * size));
+  const classes = cleanLogits.length;
+  const logits = await classifier.logits(batch, squeezers.length);
+  const clean = softmax(cleanLogits, { rows: 1, cols: classes });
+  const squeezed = softmax(logits, { rows: squeezers.length, cols: classes });
+  const scores: Record<string, number> = {};
+  let joint = 0;
+  squeezers.forEach((s, i) => {
+    let l1 = 0;
+    for (let j = 0; j < classes; j++) l1 += Math.abs(clean[j] - squeezed[i * classes + j]);
+    scores[squeezerName(s)] = l1;
+    joint = Math.max(joint, l1);
+  });
+  return { scores, joint };
+}

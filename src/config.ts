@@ -1,0 +1,58 @@
+import { z } from "zod";
+import { type CheckLimits, DEFAULT_CHECK_LIMITS } from "./check/options.ts";
+
+const cores = navigator.hardwareConcurrency || 1;
+
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOSTNAME: z.string().default("0.0.0.0"),
+  ROBUSTCHECK_MODELS_DIR: z.string().default("./models"),
+  ROBUSTCHECK_BACKEND: z.enum(["auto", "wasm", "webgpu", "native"]).default("auto"),
+  ROBUSTCHECK_THREADS: z.coerce.number().int().min(1).max(256).default(cores),
+  ROBUSTCHECK_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  ROBUSTCHECK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(10_000_000),
+  ROBUSTCHECK_MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
+  ROBUSTCHECK_KV_PATH: z.string().optional(),
+  ROBUSTCHECK_MAX_COST: z.coerce.number().int().min(1).default(DEFAULT_CHECK_LIMITS.maxCost),
+  ROBUSTCHECK_MAX_STEPS: z.coerce.number().int().min(1).default(DEFAULT_CHECK_LIMITS.maxSteps),
+});
+
+export interface Config {
+  port: number;
+  hostname: string;
+  modelsDir: string;
+  backend: "auto" | "wasm" | "webgpu" | "native";
+  threads: number;
+  workers: number;
+  limits: Limits;
+  checkLimits: CheckLimits;
+  /** Deno KV path; undefined uses Deno's default location. */
+  kvPath?: string;
+}
+
+/** Bounds on what one request may ask for; checked before any decoding or compute. */
+export interface Limits {
+  maxBodyBytes: number;
+  maxPixels: number;
+}
+
+/** Reads the configuration from environment variables (see README "Configuration"). */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid configuration: ${issues.join("; ")}`);
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    hostname: c.HOSTNAME,
+    modelsDir: c.ROBUSTCHECK_MODELS_DIR,
+    backend: c.ROBUSTCHECK_BACKEND,
+    threads: c.ROBUSTCHECK_THREADS,
+    workers: c.ROBUSTCHECK_WORKERS,
+    limits: { maxBodyBytes: c.ROBUSTCHECK_MAX_BODY_BYTES, maxPixels: c.ROBUSTCHECK_MAX_PIXELS },
+    kvPath: c.ROBUSTCHECK_KV_PATH,
+    checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: c.ROBUSTCHECK_MAX_COST, maxSteps: c.ROBUSTCHECK_MAX_STEPS },
+  };
+}

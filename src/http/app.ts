@@ -1,0 +1,42 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { RequestError } from "../errors.ts";
+import type { CheckLimits } from "../check/options.ts";
+import type { AppDeps } from "./context.ts";
+import { docsPage } from "./docs.ts";
+import { handleError, notFoundHandler } from "./errors.ts";
+import { registerCalibrateRoute } from "./routes/calibrate.ts";
+import { registerCheckRoute } from "./routes/check.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { registerModelRoutes } from "./routes/models.ts";
+import { registerPredictRoute } from "./routes/predict.ts";
+
+export const API_VERSION = "0.1.0";
+
+/** The HTTP API: routes validate, call a service function, and serialise. */
+export function createApp(deps: AppDeps & { checkLimits: CheckLimits }): OpenAPIHono {
+  const app = new OpenAPIHono({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        throw new RequestError(422, "invalid_request", `${issue.path.join(".") || "request"}: ${issue.message}`);
+      }
+    },
+  });
+  registerHealthRoutes(app, deps);
+  registerModelRoutes(app, deps);
+  registerPredictRoute(app, deps);
+  registerCheckRoute(app, deps);
+  registerCalibrateRoute(app, deps);
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "robustcheck",
+      version: API_VERSION,
+      description: "How easily can an image classifier be fooled on this image? All ε are in [0,1] pixel space.",
+    },
+  });
+  app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
+  app.notFound(notFoundHandler(() => app.routes));
+  app.onError(handleError);
+  return app;
+}

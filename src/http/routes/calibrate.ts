@@ -1,0 +1,82 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { calibrate } from "../../calibration/calibrate.ts";
+import { resolveOptions } from "../../check/defaults.ts";
+import { SqueezerSchema } from "../../check/options.ts";
+import { RequestError } from "../../errors.ts";
+import { decodeImage } from "../../intake/decode.ts";
+import { readImagesBody } from "../../intake/read_body.ts";
+import { toModelPixels } from "../../intake/to_pixels.ts";
+import { type AppDeps, requireModel } from "../context.ts";
+import { errorResponses, ModelIdParam } from "../schemas.ts";
+
+const MAX_CALIBRATION_IMAGES = 5000;
+
+const CalibrateOptionsSchema = z.object({
+  fpr: z.number().min(0).max(0.5).default(0.05),
+  squeezers: z.array(SqueezerSchema).min(1).max(8).optional(),
+}).strict();
+
+const CalibrationResultSchema = z.object({
+  threshold: z.number(),
+  targetFpr: z.number(),
+  fpr: z.number(),
+  count: z.number().int(),
+  squeezers: z.array(z.string()),
+  calibratedAt: z.string(),
+  scores: z.object({ min: z.number(), median: z.number(), max: z.number() }),
+}).openapi("CalibrationResult");
+
+const calibrateRoute = createRoute({
+  method: "post",
+  path: "/v1/models/{id}/calibrate",
+  summary: "Calibrate the feature-squeezing threshold on clean images for a target false-positive rate",
+  description: `Clean images as repeated multipart \`image\` fields or JSON {images: [base64...]} (at most ` +
+    `${MAX_CALIBRATION_IMAGES}); options {fpr (default 0.05), squeezers} in the \`options\` field/key. The ` +
+    "threshold is stored in Deno KV for this model file and used by /check from then on.",
+  request: { params: ModelIdParam },
+  responses: {
+    200: {
+      description: "The stored calibration",
+      content: { "application/json": { schema: CalibrationResultSchema } },
+    },
+    ...errorResponses,
+  },
+});
+
+export function registerCalibrateRoute(app: OpenAPIHono, deps: AppDeps): void {
+  app.openAPIRegistry.registerPath(calibrateRoute);
+  app.post("/v1/models/:id/calibrate", async (c) => {
+    const model = requireModel(deps.registry, c.req.param("id"));
+    const body = await readImagesBody(c.req.raw, deps.limits.maxBodyBytes);
+    const parsed = CalibrateOptionsSchema.safeParse(body.options ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new RequestError(422, "invalid_options", `options.${issue.path.join(".")}: ${issue.message}`);
+    }
+    if (body.images.length === 0) throw new RequestError(422, "missing_image", "no `image` to calibrate on");
+    if (body.images.length > MAX_CALIBRATION_IMAGES) {
+      throw new RequestError(422, "limit_exceeded", `maxCalibrationImages: at most ${MAX_CALIBRATION_IMAGES} images`);
+    }
+    const squeezers = parsed.data.squeezers ?? defaultSqueezers(model.manifest);
+    const images = body.images.map((bytes) =>
+      toModelPixels(decodeImage(bytes, deps.limits.maxPixels), model.manifest.input).pixels
+    );
+    const result = await calibrate({
+      classifier: model,
+      images,
+      squeezers,
+      targetFpr: parsed.data.fpr,
+      store: deps.calibrations,
+    });
+    return c.json(result);
+  });
+}
+
+function defaultSqueezers(manifest: Parameters<typeof resolveOptions>[0]) {
+  const layers = manifest.defaults?.check ? [manifest.defaults.check] : [];
+  const squeeze = resolveOptions(manifest, ...layers).squeeze;
+  if (!squeeze) {
+    throw new RequestError(422, "invalid_options", "squeezing is off for this model; pass options.squeezers");
+  }
+  return squeeze.squeezers;
+}

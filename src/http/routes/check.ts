@@ -1,0 +1,54 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { checkImage } from "../../check/service.ts";
+import type { CheckLimits } from "../../check/options.ts";
+import { RequestError } from "../../errors.ts";
+import { intakeImage } from "../../intake/intake.ts";
+import { type AppDeps, requireModel } from "../context.ts";
+import { errorResponses, ModelIdParam } from "../schemas.ts";
+import { CheckReportSchema } from "./check_schema.ts";
+
+const checkRoute = createRoute({
+  method: "post",
+  path: "/v1/models/{id}/check",
+  summary: "Is this input adversarial-looking, and how fragile is the prediction on it?",
+  description: "Runs feature squeezing, randomized resizing (+EoT-PGD), FGSM, PGD and a minimal-ε search on one " +
+    "image and returns one report. Options ride in the multipart `options` field, the JSON `options` key, or the " +
+    "`options` query parameter (URL-encoded JSON) for raw image bodies.",
+  request: {
+    params: ModelIdParam,
+    query: z.object({ options: z.string().optional().openapi({ description: "URL-encoded JSON options" }) }),
+  },
+  responses: {
+    200: { description: "The report", content: { "application/json": { schema: CheckReportSchema } } },
+    ...errorResponses,
+  },
+});
+
+export function registerCheckRoute(app: OpenAPIHono, deps: AppDeps & { checkLimits: CheckLimits }): void {
+  app.openAPIRegistry.registerPath(checkRoute);
+  app.post("/v1/models/:id/check", async (c) => {
+    const start = performance.now();
+    const model = requireModel(deps.registry, c.req.param("id"));
+    const image = await intakeImage(c.req.raw, model.manifest.input, deps.limits);
+    const rawOptions = image.options ?? parseQueryOptions(c.req.query("options"));
+    const report = await checkImage({
+      classifier: model,
+      pixels: image.pixels,
+      rawOptions,
+      calibrations: deps.calibrations,
+      limits: deps.checkLimits,
+    });
+    report.timings.decodeMs = image.decodeMs;
+    report.timings.requestMs = performance.now() - start;
+    return c.json({ ...report, image: image.source });
+  });
+}
+
+function parseQueryOptions(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RequestError(400, "invalid_json", "the `options` query parameter is not valid JSON");
+  }
+}

@@ -1,0 +1,47 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppDeps } from "../context.ts";
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  summary: "The process is alive",
+  responses: {
+    200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } },
+  },
+});
+
+const ReadySchema = z.object({
+  status: z.enum(["ready", "degraded"]),
+  backend: z.string(),
+  threads: z.number().int(),
+  workers: z.number().int(),
+  models: z.array(z.object({ id: z.string(), gradient: z.enum(["exact", "spsa"]) })),
+  failures: z.array(z.object({ folder: z.string(), error: z.string() })),
+}).openapi("Readiness");
+
+const readyRoute = createRoute({
+  method: "get",
+  path: "/readyz",
+  summary: "Models are loaded; which backend runs them",
+  description: "503 when no model could be loaded.",
+  responses: {
+    200: { description: "Ready", content: { "application/json": { schema: ReadySchema } } },
+    503: { description: "No model loaded", content: { "application/json": { schema: ReadySchema } } },
+  },
+});
+
+export function registerHealthRoutes(app: OpenAPIHono, deps: AppDeps): void {
+  app.openapi(healthRoute, (c) => c.json({ status: "ok" as const }, 200));
+  app.openapi(readyRoute, (c) => {
+    const models = deps.registry.list().map((m) => ({ id: m.manifest.id, gradient: m.gradientMode }));
+    const body = {
+      status: deps.registry.failures.length === 0 ? "ready" as const : "degraded" as const,
+      backend: deps.engine.backend,
+      threads: deps.engine.threads,
+      workers: deps.engine.workers,
+      models,
+      failures: [...deps.registry.failures],
+    };
+    return models.length > 0 ? c.json(body, 200) : c.json(body, 503);
+  });
+}

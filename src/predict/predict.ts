@@ -1,0 +1,33 @@
+import { softmax, topK } from "../../kernels/softmax.ts";
+import type { Classifier } from "../runtime/classifier.ts";
+
+export interface RankedLabel {
+  index: number;
+  label: string;
+  probability: number;
+}
+
+export interface Prediction {
+  index: number;
+  label: string;
+  confidence: number;
+  topK: RankedLabel[];
+}
+
+/** Softmax over the logits of one row, ranked; ties keep the lower class index first. */
+export function rankPrediction(logits: Float32Array, labels: readonly string[], k: number): Prediction {
+  const shape = { rows: 1, cols: labels.length };
+  const probabilities = softmax(logits, shape);
+  const ranked = Array.from(topK(probabilities, { ...shape, k }).indices, (index) => ({
+    index,
+    label: labels[index],
+    probability: probabilities[index],
+  }));
+  return { index: ranked[0].index, label: ranked[0].label, confidence: ranked[0].probability, topK: ranked };
+}
+
+/** One forward pass on one image. */
+export async function predict(classifier: Classifier, pixels: Float32Array, k: number): Promise<Prediction> {
+  const logits = await classifier.logits(pixels, 1);
+  return rankPrediction(logits, classifier.manifest.labels, k);
+}

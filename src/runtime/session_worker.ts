@@ -1,0 +1,115 @@
+/// <reference lib="deno.worker" />
+/**
+ * Hosts onnxruntime sessions off the main thread: session creation and `run` are synchronous WASM
+ * work that would otherwise stall Deno's event loop (and with it /healthz) for the whole inference.
+ */
+import type { InferenceSession, Tensor } from "onnxruntime-common";
+import type {
+  BackendChoice,
+  BackendName,
+  Envelope,
+  SessionInfo,
+  TensorPayload,
+  WorkerReply,
+  WorkerRequest,
+} from "./protocol.ts";
+
+interface OrtModule {
+  InferenceSession: { create(bytes: Uint8Array, opts?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  Tensor: new (type: "float32" | "int64", data: Float32Array | BigInt64Array, dims: number[]) => Tensor;
+  env: { wasm: { numThreads?: number; simd?: boolean } };
+}
+
+let ort: OrtModule | undefined;
+let backend: BackendName = "wasm";
+let threads = 1;
+const sessions = new Map<number, InferenceSession>();
+/** Runs are serialised: one WASM instance cannot run two graphs at once. */
+let queue: Promise<unknown> = Promise.resolve();
+
+async function loadBackend(name: BackendName): Promise<OrtModule> {
+  if (name === "native") return (await import("onnxruntime-node")) as unknown as OrtModule;
+  if (name === "webgpu") {
+    const adapter = await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu
+      ?.requestAdapter();
+    if (!adapter) throw new Error("no WebGPU adapter is available");
+    return (await import("onnxruntime-web/webgpu")) as unknown as OrtModule;
+  }
+  return (await import("onnxruntime-web")) as unknown as OrtModule;
+}
+
+async function init(choice: BackendChoice, threadCount: number): Promise<BackendName> {
+  const order: BackendName[] = choice === "auto" ? ["native", "webgpu", "wasm"] : [choice];
+  let lastError: unknown;
+  for (const name of order) {
+    try {
+      ort = await loadBackend(name);
+      backend = name;
+      threads = threadCount;
+      if (name !== "native") ort.env.wasm.numThreads = threadCount;
+      return name;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+function sessionOptions(): InferenceSession.SessionOptions {
+  if (backend === "native") return { intraOpNumThreads: threads, interOpNumThreads: 1 };
+  if (backend === "webgpu") return { executionProviders: ["webgpu"] };
+  return { executionProviders: ["wasm"] };
+}
+
+function describe(values: readonly InferenceSession.ValueMetadata[]): SessionInfo["inputs"] {
+  return values.map((v) =>
+    v.isTensor ? { name: v.name, shape: [...v.shape], type: v.type } : { name: v.name, shape: [], type: "non-tensor" }
+  );
+}
+
+async function handle(req: WorkerRequest): Promise<WorkerReply> {
+  switch (req.kind) {
+    case "init":
+      return { ok: true, backend: await init(req.backend, req.threads) };
+    case "create": {
+      if (!ort) throw new Error("worker not initialised");
+      const session = await ort.InferenceSession.create(req.bytes, sessionOptions());
+      sessions.set(req.sessionId, session);
+      return { ok: true, info: { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) } };
+    }
+    case "run": {
+      const session = sessions.get(req.sessionId);
+      if (!session || !ort) throw new Error(`unknown session ${req.sessionId}`);
+      const feeds: Record<string, Tensor> = {};
+      for (const [name, t] of Object.entries(req.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+      const result = await session.run(feeds, req.fetches);
+      const outputs: Record<string, TensorPayload> = {};
+      for (const name of req.fetches) {
+        const t = result[name];
+        // Copy out: the tensor may view WASM memory or a GPU download buffer.
+        const data = t.type === "int64"
+          ? BigInt64Array.from(t.data as BigInt64Array)
+          : Float32Array.from(t.data as Float32Array);
+        outputs[name] = { type: t.type === "int64" ? "int64" : "float32", data, dims: [...t.dims] };
+      }
+      return { ok: true, outputs };
+    }
+    case "release": {
+      await sessions.get(req.sessionId)?.release();
+      sessions.delete(req.sessionId);
+      return { ok: true };
+    }
+  }
+}
+
+self.onmessage = (event: MessageEvent<Envelope<WorkerRequest>>) => {
+  const { id, body } = event.data;
+  queue = queue.then(() => handle(body)).then(
+    (reply) => {
+      const transfer = "outputs" in reply ? Object.values(reply.outputs).map((t) => t.data.buffer as ArrayBuffer) : [];
+      self.postMessage({ id, body: reply }, { transfer });
+    },
+    (error) =>
+      self.postMessage({ id, body: { ok: false, error: error instanceof Error ? error.message : String(error) } }),
+  );
+};

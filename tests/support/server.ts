@@ -1,0 +1,72 @@
+import { loadConfig } from "../../src/config.ts";
+import { type RunningServer, startServer } from "../../src/server.ts";
+
+export interface TestServer extends RunningServer {
+  url: string;
+}
+
+/**
+ * A real server on a free loopback port, with its own Deno KV file. Extra env entries override
+ * the defaults (e.g. ROBUSTCHECK_BACKEND).
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const kvDir = await Deno.makeTempDir({ prefix: "robustcheck-kv-" });
+  const config = loadConfig({
+    PORT: "0",
+    HOSTNAME: "127.0.0.1",
+    ROBUSTCHECK_BACKEND: "wasm",
+    ROBUSTCHECK_THREADS: "2",
+    ROBUSTCHECK_KV_PATH: `${kvDir}/test.kv`,
+    ...env,
+  });
+  const server = await startServer(config, () => {});
+  return {
+    ...server,
+    url: `http://127.0.0.1:${server.port}`,
+    async shutdown() {
+      await server.shutdown();
+      await Deno.remove(kvDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+export interface LabelledImage {
+  file: string;
+  label: number;
+  bytes: Uint8Array;
+}
+
+/** The committed Fashion-MNIST test images (tests/fixtures/<set>/labels.json + PNGs). */
+export async function loadFixtureImages(set: "fashion" | "fashion-rgb", limit = Infinity): Promise<LabelledImage[]> {
+  const dir = new URL(`../fixtures/${set}/`, import.meta.url);
+  const labels: { file: string; label: number }[] = JSON.parse(await Deno.readTextFile(new URL("labels.json", dir)));
+  return await Promise.all(
+    labels.slice(0, limit).map(async (l) => ({ ...l, bytes: await Deno.readFile(new URL(l.file, dir)) })),
+  );
+}
+
+export const MODELS_DIR = new URL("../../models/", import.meta.url).pathname;
+
+export function imageRequest(bytes: Uint8Array, type = "image/png"): RequestInit {
+  return { method: "POST", headers: { "content-type": type }, body: bytes as Uint8Array<ArrayBuffer> };
+}
+
+export function jsonRequest(body: unknown): RequestInit {
+  return { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+export function multipartRequest(bytes: Uint8Array, options?: unknown, type = "image/png"): RequestInit {
+  const form = new FormData();
+  form.append("image", new Blob([bytes as Uint8Array<ArrayBuffer>], { type }), "image");
+  if (options !== undefined) form.append("options", JSON.stringify(options));
+  return { method: "POST", body: form };
+}
+
+/** Asserts the JSON error shape and returns the body. */
+export async function errorOf(response: Response): Promise<{ code: string; message: string }> {
+  const body = await response.json();
+  if (typeof body?.error?.code !== "string" || typeof body?.error?.message !== "string") {
+    throw new Error(`not an error body: ${JSON.stringify(body)}`);
+  }
+  return body.error;
+}
