@@ -19,6 +19,12 @@ export interface EotSettings {
   samples: number;
 }
 
+/** What the defaults depend on. */
+export interface ModelFacts {
+  manifest: Manifest;
+  gradientMode: "exact" | "spsa";
+}
+
 /** Every option resolved: request, then manifest `defaults.check`, then the server's defaults. */
 export interface EffectiveOptions {
   label: number | null;
@@ -44,9 +50,20 @@ export interface EffectiveOptions {
  * The server's defaults for a model, scaled to its input: greyscale models get Xu et al.'s MNIST
  * squeezers (1-bit depth, 2×2 median) and an L∞ budget of 0.1; colour models get the CIFAR-10
  * squeezers (5-bit, 2×2 median, non-local means 13-3-2) and 8/255. Xie et al.'s 299 → [299, 331)
- * resize range with a 331 canvas is scaled to the input size.
+ * resize range with a 331 canvas is scaled to the input size. A model without exact gradients
+ * (SPSA, each gradient costing hundreds of forward passes) gets lighter defaults: FGSM and one
+ * 10-step L∞ PGD probe, no EoT and no minimal-ε search (ask for them explicitly).
  */
-export function serverDefaults(manifest: Manifest): EffectiveOptions {
+export function serverDefaults(model: ModelFacts): EffectiveOptions {
+  const full = probeDefaults(model.manifest);
+  if (model.gradientMode === "exact") return full;
+  const randomization = full.randomization && { ...full.randomization, eot: false as const };
+  const pgd = full.pgd && [{ ...full.pgd[0], steps: 10, alpha: 2.5 * full.pgd[0].eps / 10 }];
+  return { ...full, randomization, pgd, minimalEpsilon: false };
+}
+
+/** Every probe's default settings, also used to fill in a probe a request turns back on. */
+function probeDefaults(manifest: Manifest): EffectiveOptions {
   const { channels, height, width } = manifest.input;
   const grey = channels === 1;
   const budget = grey ? 0.1 : 8 / 255;
@@ -113,9 +130,9 @@ export function parseCheckOptions(raw: unknown): CheckOptionsInput {
  * fields it names; lists (squeezers, ε lists, PGD probes) replace the default list. PGD and EoT
  * step sizes default to Madry et al.'s 2.5·ε/steps.
  */
-export function resolveOptions(manifest: Manifest, ...layers: CheckOptionsInput[]): EffectiveOptions {
-  const defaults = serverDefaults(manifest);
-  let out = defaults;
+export function resolveOptions(model: ModelFacts, ...layers: CheckOptionsInput[]): EffectiveOptions {
+  const defaults = probeDefaults(model.manifest);
+  let out = serverDefaults(model);
   for (const layer of layers) out = overlay(out, layer, defaults);
   return out;
 }

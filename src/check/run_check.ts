@@ -5,7 +5,7 @@ import { estimatePgdCost, pgd } from "../attacks/pgd.ts";
 import type { AttackResult } from "../attacks/result.ts";
 import { type Prediction, rankPrediction } from "../predict/predict.ts";
 import type { Classifier } from "../runtime/classifier.ts";
-import { DEFAULT_SPSA } from "../runtime/spsa.ts";
+import { spsaCostPerRow } from "../runtime/spsa.ts";
 import type { EffectiveOptions } from "./defaults.ts";
 import { amplifiedPerturbation, pngBase64 } from "./images.ts";
 import { randomizationVotes } from "./randomization.ts";
@@ -76,9 +76,14 @@ export function stageSeed(seed: number, stage: number): number {
 
 const STAGE = { randomization: 1, eot: 2, minimalEpsilon: 3, pgd: 16 } as const;
 
-/** Forward-pass equivalents the options may spend at most (a gradient row = 2, SPSA = 2·samples + 1). */
-export function estimateCheckCost(options: EffectiveOptions, gradientMode: Classifier["gradientMode"]): number {
-  const gradientCost = gradientMode === "spsa" ? 2 * DEFAULT_SPSA.samples + 1 : 2;
+/** Forward-pass equivalents of one gradient row: 2 for the derived graph, 2·samples + 1 for SPSA. */
+export function gradientCostOf(classifier: Classifier): number {
+  const { channels, height, width } = classifier.manifest.input;
+  return classifier.gradientMode === "spsa" ? spsaCostPerRow(channels * height * width) : 2;
+}
+
+/** Forward-pass equivalents the options may spend at most. */
+export function estimateCheckCost(options: EffectiveOptions, gradientCost: number): number {
   let cost = 1;
   if (options.squeeze) cost += options.squeeze.squeezers.length;
   if (options.randomization) {
@@ -328,7 +333,7 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
     scoreParts,
     verdict: { suspectedAdversarial, fragile, reasons },
     ...(images ? { images } : {}),
-    cost: { estimated: estimateCheckCost(options, classifier.gradientMode), budget: input.budget },
+    cost: { estimated: estimateCheckCost(options, gradientCostOf(classifier)), budget: input.budget },
     timings,
     seed: options.seed,
     options,

@@ -3,7 +3,7 @@ import { RequestError } from "../errors.ts";
 import type { Classifier } from "../runtime/classifier.ts";
 import { checkLimits, parseCheckOptions, resolveOptions } from "./defaults.ts";
 import type { CheckLimits } from "./options.ts";
-import { type CheckReport, estimateCheckCost, runCheck, type ThresholdSource } from "./run_check.ts";
+import { type CheckReport, estimateCheckCost, gradientCostOf, runCheck, type ThresholdSource } from "./run_check.ts";
 import { squeezerName } from "./squeeze.ts";
 
 export interface CheckServiceInput {
@@ -23,12 +23,12 @@ export async function checkImage(input: CheckServiceInput): Promise<CheckReport>
   const { manifest } = classifier;
   const request = parseCheckOptions(input.rawOptions);
   const layers = manifest.defaults?.check ? [manifest.defaults.check, request] : [request];
-  const options = resolveOptions(manifest, ...layers);
+  const options = resolveOptions({ manifest, gradientMode: classifier.gradientMode }, ...layers);
   checkLimits(options, manifest, limits);
   if (options.target !== null && options.target === (options.label ?? -1)) {
     throw new RequestError(422, "invalid_options", "options.target must differ from options.label");
   }
-  const cost = estimateCheckCost(options, classifier.gradientMode);
+  const cost = estimateCheckCost(options, gradientCostOf(classifier));
   if (cost > limits.maxCost) {
     throw new RequestError(
       422,

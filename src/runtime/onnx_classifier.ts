@@ -5,7 +5,7 @@ import type { Manifest } from "../registry/manifest.ts";
 import type { Classifier, GradientMode, GradientResult, LossKind } from "./classifier.ts";
 import type { InferenceEngine, SessionHandle } from "./engine.ts";
 import type { TensorPayload, ValueInfo } from "./protocol.ts";
-import { DEFAULT_SPSA, spsaGradient } from "./spsa.ts";
+import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient, spsaSamples } from "./spsa.ts";
 
 /** Raised when a model and its manifest disagree; names the field at fault. */
 export class ModelSpecError extends Error {}
@@ -100,7 +100,9 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     const session = await gradientSession(loss);
     if (!session) {
       const estimate = await spsaGradient(logits, pixels, batch, labels, loss, {
-        ...DEFAULT_SPSA,
+        samples: spsaSamples(size),
+        delta: SPSA_DELTA,
+        maxBatchRows: SPSA_MAX_BATCH_ROWS,
         seed: seedOf(pixels, labels),
       });
       return { ...estimate, mode: "spsa" };

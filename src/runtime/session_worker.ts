@@ -33,9 +33,24 @@ async function loadBackend(name: BackendName): Promise<OrtModule> {
     const adapter = await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu
       ?.requestAdapter();
     if (!adapter) throw new Error("no WebGPU adapter is available");
-    return (await import("onnxruntime-web/webgpu")) as unknown as OrtModule;
+    return await withoutLocation(() => import("onnxruntime-web/webgpu")) as unknown as OrtModule;
   }
   return (await import("onnxruntime-web")) as unknown as OrtModule;
+}
+
+/**
+ * onnxruntime-web's browser bundle resolves its .wasm against `location.origin` when `location`
+ * exists. In a Deno Worker it does, with origin "null" for file URLs, which makes the URL
+ * invalid; with no `location` (as on Deno's main thread) it resolves against import.meta.url.
+ */
+async function withoutLocation<T>(load: () => Promise<T>): Promise<T> {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, "location");
+  Object.defineProperty(globalThis, "location", { value: undefined, configurable: true, writable: true });
+  try {
+    return await load();
+  } finally {
+    if (descriptor) Object.defineProperty(globalThis, "location", descriptor);
+  }
 }
 
 async function init(choice: BackendChoice, threadCount: number): Promise<BackendName> {
@@ -46,7 +61,9 @@ async function init(choice: BackendChoice, threadCount: number): Promise<Backend
       ort = await loadBackend(name);
       backend = name;
       threads = threadCount;
-      if (name !== "native") ort.env.wasm.numThreads = threadCount;
+      // The WebGPU build is the browser bundle, whose WASM threads are blob-URL workers that Deno
+      // cannot start; its CPU side stays single-threaded (the GPU does the work).
+      if (name !== "native") ort.env.wasm.numThreads = name === "webgpu" ? 1 : threadCount;
       return name;
     } catch (error) {
       lastError = error;

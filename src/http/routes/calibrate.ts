@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { calibrate } from "../../calibration/calibrate.ts";
-import { resolveOptions } from "../../check/defaults.ts";
-import { SqueezerSchema } from "../../check/options.ts";
+import { type ModelFacts, resolveOptions } from "../../check/defaults.ts";
+import { type Squeezer, SqueezerSchema } from "../../check/options.ts";
 import { RequestError } from "../../errors.ts";
 import { decodeImage } from "../../intake/decode.ts";
 import { readImagesBody } from "../../intake/read_body.ts";
@@ -57,7 +57,7 @@ export function registerCalibrateRoute(app: OpenAPIHono, deps: AppDeps): void {
     if (body.images.length > MAX_CALIBRATION_IMAGES) {
       throw new RequestError(422, "limit_exceeded", `maxCalibrationImages: at most ${MAX_CALIBRATION_IMAGES} images`);
     }
-    const squeezers = parsed.data.squeezers ?? defaultSqueezers(model.manifest);
+    const squeezers = parsed.data.squeezers ?? defaultSqueezers(model);
     const images = body.images.map((bytes) =>
       toModelPixels(decodeImage(bytes, deps.limits.maxPixels), model.manifest.input).pixels
     );
@@ -72,9 +72,9 @@ export function registerCalibrateRoute(app: OpenAPIHono, deps: AppDeps): void {
   });
 }
 
-function defaultSqueezers(manifest: Parameters<typeof resolveOptions>[0]) {
-  const layers = manifest.defaults?.check ? [manifest.defaults.check] : [];
-  const squeeze = resolveOptions(manifest, ...layers).squeeze;
+function defaultSqueezers(model: ModelFacts): Squeezer[] {
+  const check = model.manifest.defaults?.check;
+  const squeeze = resolveOptions(model, ...(check ? [check] : [])).squeeze;
   if (!squeeze) {
     throw new RequestError(422, "invalid_options", "squeezing is off for this model; pass options.squeezers");
   }

@@ -1,0 +1,181 @@
+/**
+ * Forward analysis shared by derivation and inspection: static shapes/constant values per tensor
+ * (symbolic batch), which tensors depend on the pixels, small-constant folding, and the list of
+ * nodes on the pixel path that lack a gradient rule.
+ */
+import type { UnsupportedNode } from "./errors.ts";
+import { RuleError } from "./errors.ts";
+import type { GraphBuilder } from "./graph.ts";
+import { DataType, type GraphProto, type NodeProto, type TensorProto, toNumber, type ValueInfoProto } from "./proto.ts";
+import { RULES } from "./rules/index.ts";
+import type { Dim, MaxPoolMode, OpRule, RuleContext, TensorInfo } from "./rules/types.ts";
+import { isReadable, makeTensor, readTensor } from "./tensor.ts";
+
+const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE]);
+const CONTROL_FLOW = new Set(["If", "Loop", "Scan"]);
+/** Constants up to this many elements are kept as values (and folded into initializers). */
+const SMALL = 4096;
+
+export interface Analysis {
+  infos: Map<string, TensorInfo>;
+  active: Set<string>;
+  /** Forward nodes that remain (folded ones removed), in order. */
+  nodes: NodeProto[];
+  /** Active nodes, in forward order. */
+  activeNodes: NodeProto[];
+  folded: TensorProto[];
+  unsupported: UnsupportedNode[];
+  contexts: Map<NodeProto, RuleContext>;
+}
+
+/** Shape from a ValueInfo; unnamed unknown dims become "?k" symbols. */
+export function valueInfoShape(vi: ValueInfoProto): Dim[] | undefined {
+  const shape = vi.type?.tensor_type?.shape;
+  if (!shape) return undefined;
+  return shape.dim.map((d, i) => {
+    if (d.dim_param) return d.dim_param;
+    const v = toNumber(d.dim_value);
+    return v > 0 ? v : `?${vi.name}:${i}`;
+  });
+}
+
+function initializerInfo(t: TensorProto): TensorInfo {
+  const dims = t.dims.map(toNumber);
+  const size = dims.reduce((a, b) => a * b, 1);
+  const info: TensorInfo = { shape: dims, elemType: t.data_type ?? 0 };
+  if (size <= SMALL && isReadable(t)) info.value = readTensor(t).data;
+  return info;
+}
+
+export interface AnalyzeOptions {
+  graph: GraphProto;
+  opset: number;
+  builder: GraphBuilder;
+  /** Tensors known before the nodes run (graph inputs, preprocessing outputs). */
+  seeds: Map<string, TensorInfo>;
+  /** Differentiation sources. */
+  sources: Iterable<string>;
+  /** Nodes to run before the graph's own (preprocessing). */
+  prelude: NodeProto[];
+  maxPool: MaxPoolMode;
+}
+
+function isNumeric(v: Dim[]): v is number[] {
+  return v.every((d) => typeof d === "number");
+}
+
+export function analyze(opts: AnalyzeOptions): Analysis {
+  const { graph, opset, builder: b } = opts;
+  const infos = new Map<string, TensorInfo>(opts.seeds);
+  for (const t of graph.initializer) infos.set(t.name ?? "", initializerInfo(t));
+  for (const vi of graph.input) {
+    if (!infos.has(vi.name ?? "")) {
+      infos.set(vi.name ?? "", { shape: valueInfoShape(vi), elemType: vi.type?.tensor_type?.elem_type ?? 0 });
+    }
+  }
+  const active = new Set<string>(opts.sources);
+  const tainted = new Set<string>();
+  const shapeCache = new Map<string, string>();
+  const result: Analysis = {
+    infos,
+    active,
+    nodes: [],
+    activeNodes: [],
+    folded: [],
+    unsupported: [],
+    contexts: new Map(),
+  };
+  const unknown: TensorInfo = { shape: undefined, elemType: 0 };
+  // Declared value_info/outputs fill in tensors whose producer has no rule.
+  const declared = new Map<string, TensorInfo>();
+  for (const vi of [...graph.value_info, ...graph.output]) {
+    declared.set(vi.name ?? "", { shape: valueInfoShape(vi), elemType: vi.type?.tensor_type?.elem_type ?? 0 });
+  }
+
+  for (const node of [...opts.prelude, ...graph.node]) {
+    const op = node.op_type ?? "";
+    const isActive = node.input.some((n) => n !== "" && active.has(n));
+    const ctx: RuleContext = {
+      node,
+      opset,
+      b,
+      maxPool: opts.maxPool,
+      has: (i) => i < node.input.length && node.input[i] !== "",
+      input: (i) => node.input[i],
+      info: (i) => infos.get(node.input[i]) ?? unknown,
+      active: (i) => i < node.input.length && active.has(node.input[i]),
+      shapeOf: (name) => {
+        const cached = shapeCache.get(name);
+        if (cached) return cached;
+        const s = infos.get(name)?.shape;
+        const t = s && isNumeric(s) ? b.constI64(s) : b.op("Shape", [name]);
+        shapeCache.set(name, t);
+        return t;
+      },
+    };
+    // A node downstream of a rejected one is only reported for its own reasons: failures that
+    // stem from the unknown shapes of tainted inputs are not.
+    const downstream = node.input.some((n) => tainted.has(n));
+    let rejected = false;
+    const reject = (reason: string) => {
+      rejected = true;
+      result.unsupported.push({ opType: op, nodeName: node.name || node.output[0] || "", reason });
+    };
+    const domain = node.domain ?? "";
+    const rule: OpRule | undefined = domain === "" || domain === "ai.onnx" ? RULES[op] : undefined;
+    let outInfos: TensorInfo[] | undefined;
+    if (CONTROL_FLOW.has(op)) reject("control flow is not differentiated");
+    else if (!rule) {
+      if (isActive) reject(domain ? `custom domain ${domain}` : "no gradient rule");
+    } else {
+      try {
+        outInfos = rule.infer(ctx);
+        // Ops without a backward (Shape, ...) are fine on the pixel path if nothing float comes out.
+        if (isActive && !rule.backward && outInfos.some((o) => FLOAT_TYPES.has(o.elemType))) {
+          reject("no gradient rule");
+        }
+      } catch (e) {
+        if (!(e instanceof RuleError)) throw e;
+        if (isActive && !downstream) reject(e.reason);
+        else if (isActive) rejected = true;
+      }
+    }
+    if (rejected || downstream || (isActive && !outInfos)) {
+      // Keep following the pixel path so every unsupported op on it gets reported.
+      for (const name of node.output) {
+        tainted.add(name);
+        active.add(name);
+      }
+    }
+    node.output.forEach((name, i) => infos.set(name, outInfos?.[i] ?? declared.get(name) ?? unknown));
+
+    // Fold inactive nodes whose outputs are small known constants (shape arithmetic).
+    if (
+      !isActive && outInfos && outInfos.length === node.output.length &&
+      outInfos.every((o) => o.value && isNumeric(o.value) && o.shape && isNumeric(o.shape) && o.value.length <= SMALL)
+    ) {
+      node.output.forEach((name, i) => {
+        const o = outInfos![i];
+        if (name !== "") result.folded.push(makeTensor(name, o.elemType, o.shape as number[], o.value as number[]));
+      });
+      continue;
+    }
+    result.nodes.push(node);
+    if (isActive && rule?.backward) {
+      node.output.forEach((name, i) => {
+        if (name !== "" && FLOAT_TYPES.has(outInfos?.[i]?.elemType ?? 0)) active.add(name);
+      });
+      if (node.output.some((n) => active.has(n))) {
+        result.activeNodes.push(node);
+        result.contexts.set(node, ctx);
+        try {
+          rule.prepare?.(ctx);
+        } catch (e) {
+          if (!(e instanceof RuleError)) throw e;
+          if (!downstream) reject(e.reason);
+        }
+      }
+    }
+  }
+  return result;
+}

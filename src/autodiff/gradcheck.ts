@@ -1,0 +1,132 @@
+/**
+ * Numerical check of a derived gradient model against the ORIGINAL model: for a few random
+ * inputs x ∈ [0.1,0.9] and sparse random sign directions d (±1 on ~1% of the pixels, at least 4,
+ * at most 64, so few ReLU/max kinks are crossed), compare ⟨∂loss/∂x, d⟩ (derived
+ * model) with central differences (L(x + h·d) − L(x − h·d)) / 2h where L is the loss computed in
+ * float64 from the original model's float32 outputs (preprocessing done here in JS). Margin loss
+ * by default (piecewise linear in the logits, so no softmax saturation). Kinks (ReLU, max)
+ * crossed within ±h bias large steps and float32 rounding biases small ones, so each direction
+ * takes the best of h ∈ {1e-2, 1e-3, 1e-4}. Error = |fd − exact| / Σ|gᵢdᵢ| (normalised by the
+ * absolute contributions, so cancellation inside ⟨g, d⟩ cannot blow it up; 1e-12 floor).
+ * Also reports max |derived logits − original logits|.
+ */
+import * as ort from "onnxruntime-web";
+import { deriveGradientModel, type GradientSpec } from "./derive.ts";
+import type { LossKind } from "../runtime/classifier.ts";
+
+ort.env.wasm.numThreads = 1;
+
+export interface GradientCheckOptions {
+  loss?: LossKind;
+  inputs?: number;
+  directions?: number;
+  steps?: number[];
+  tolerance?: number;
+  seed?: number;
+  /** Check this already-derived gradient model instead of deriving one from `modelBytes`. */
+  gradientModel?: Uint8Array;
+}
+
+export interface GradientCheck {
+  mode: "exact";
+  maxRelError: number;
+  ok: boolean;
+  /** max |derived logits − original outputs| over the sampled inputs. */
+  logitsMaxAbsDiff: number;
+  buildMs: number;
+}
+
+/** xorshift32 in [0,1): reproducible probes without extra dependencies. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+/** Original model input from [0,1] NCHW pixels (the manifest preprocessing). */
+function preprocess(pixels: Float32Array, spec: GradientSpec): Float32Array {
+  const { channels: c, height: h, width: w, scale, mean, std, layout } = spec.input;
+  const s = scale === "byte" ? 255 : 1;
+  const out = new Float32Array(pixels.length);
+  for (let ch = 0; ch < c; ch++) {
+    for (let p = 0; p < h * w; p++) {
+      const v = (pixels[ch * h * w + p] * s - mean[ch]) / std[ch];
+      out[layout === "NHWC" ? p * c + ch : ch * h * w + p] = v;
+    }
+  }
+  return out;
+}
+
+/** ce = −log softmax(z)[y]; margin = max_{j≠y} z_j − z_y (float64). */
+export function lossOf(z: readonly number[], label: number, kind: LossKind): number {
+  if (kind === "margin") return Math.max(...z.filter((_, j) => j !== label)) - z[label];
+  const m = Math.max(...z);
+  return m + Math.log(z.reduce((acc, v) => acc + Math.exp(v - m), 0)) - z[label];
+}
+
+/** Derive the gradient model for `spec` and check it numerically (see module doc). */
+export async function checkGradient(
+  modelBytes: Uint8Array,
+  spec: GradientSpec,
+  opts: GradientCheckOptions = {},
+): Promise<GradientCheck> {
+  const { loss = "margin", inputs = 2, directions = 3, steps = [1e-2, 1e-3, 1e-4], tolerance = 5e-2, seed = 1 } = opts;
+  const derived = opts.gradientModel
+    ? { bytes: opts.gradientModel, buildMs: 0 }
+    : deriveGradientModel(modelBytes, spec, { loss });
+  const { channels: c, height: h, width: w, layout } = spec.input;
+  const n = c * h * w;
+  const dims = [1, c, h, w];
+  const session = await ort.InferenceSession.create(derived.bytes);
+  const original = await ort.InferenceSession.create(modelBytes);
+  const random = rng(seed);
+  let maxRelError = 0, logitsMaxAbsDiff = 0;
+  try {
+    const run = async (x: Float32Array, label: number) => {
+      const out = await session.run({
+        pixels: new ort.Tensor("float32", x, dims),
+        labels: new ort.Tensor("int64", BigInt64Array.of(BigInt(label)), [1]),
+      });
+      return { logits: out.logits.data as Float32Array, grad: out.grad.data as Float32Array };
+    };
+    const originalLogits = async (x: Float32Array): Promise<number[]> => {
+      const ref = await original.run({
+        [spec.input.name]: new ort.Tensor("float32", preprocess(x, spec), layout === "NHWC" ? [1, h, w, c] : dims),
+      });
+      const raw = ref[spec.output.name].data as Float32Array;
+      return Array.from(raw, (v) => (spec.output.kind === "probabilities" ? Math.log(Math.max(v, 1e-30)) : v));
+    };
+    for (let k = 0; k < inputs; k++) {
+      const x = Float32Array.from({ length: n }, () => 0.1 + 0.8 * random());
+      const z0 = await originalLogits(x);
+      const label = Math.floor(random() * z0.length);
+      const at = await run(x, label);
+      z0.forEach((v, i) => (logitsMaxAbsDiff = Math.max(logitsMaxAbsDiff, Math.abs(v - at.logits[i]))));
+      for (let j = 0; j < directions; j++) {
+        const d = new Float32Array(n);
+        const support = Math.min(64, Math.max(4, Math.round(n / 100)));
+        for (let t = 0; t < support; t++) d[Math.floor(random() * n)] = random() < 0.5 ? -1 : 1;
+        const exact = at.grad.reduce((acc, g, i) => acc + g * d[i], 0);
+        const scale = Math.max(at.grad.reduce((acc, g, i) => acc + Math.abs(g * d[i]), 0), 1e-12);
+        let best = Infinity;
+        for (const step of steps) {
+          const up = lossOf(await originalLogits(x.map((v, i) => v + step * d[i])), label, loss);
+          const down = lossOf(await originalLogits(x.map((v, i) => v - step * d[i])), label, loss);
+          const fd = (up - down) / (2 * step);
+          best = Math.min(best, Math.abs(fd - exact) / scale);
+        }
+        maxRelError = Math.max(maxRelError, best);
+      }
+    }
+  } finally {
+    await session.release();
+    await original.release();
+  }
+  return { mode: "exact", maxRelError, ok: maxRelError <= tolerance, logitsMaxAbsDiff, buildMs: derived.buildMs };
+}

@@ -1,0 +1,120 @@
+/**
+ * Pointwise activations. Conventions at kinks follow torch autograd: Relu/LeakyRelu/PRelu pass
+ * the gradient only where x > 0 (else 0 / α / slope); Clip passes it strictly inside (min, max)
+ * (like torch's hardtanh/ReLU6), HardSigmoid strictly where 0 < αx+β < 1, HardSwish is 0 for
+ * x < −3, g·(x/3 + 1/2) for −3 ≤ x ≤ 3, g above. Clip min/max are inputs from opset 11 and
+ * attributes before. Pow needs a constant scalar exponent p: ∂ = p·x^(p−1). Erf: ∂ = 2/√π·e^(−x²).
+ */
+import { attrFloat } from "../graph.ts";
+import { RuleError } from "../errors.ts";
+import { broadcast, knownShape } from "./shape.ts";
+import type { OpRule, RuleContext } from "./types.ts";
+
+const same: OpRule["infer"] = (ctx) => [{ shape: ctx.info(0).shape, elemType: ctx.info(0).elemType }];
+
+function pointwise(backward: (ctx: RuleContext, g: string) => string): OpRule {
+  return { infer: same, backward: (ctx, [g]) => [backward(ctx, g!)] };
+}
+
+const zero = (ctx: RuleContext) => ctx.b.constF32([0], []);
+const f = (ctx: RuleContext, v: number) => ctx.b.constF32([v], []);
+const y = (ctx: RuleContext) => ctx.node.output[0];
+const x = (ctx: RuleContext) => ctx.input(0);
+
+export const reluRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  return b.op("Where", [b.op("Greater", [x(ctx), zero(ctx)]), g, zero(ctx)]);
+});
+
+export const leakyReluRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  const alpha = attrFloat(ctx.node, "alpha", 0.01);
+  return b.op("Where", [b.op("Greater", [x(ctx), zero(ctx)]), g, b.op("Mul", [g, f(ctx, alpha)])]);
+});
+
+export const preluRule: OpRule = {
+  infer: (ctx) => [{
+    shape: broadcast(knownShape(ctx.info(0)), knownShape(ctx.info(1))),
+    elemType: ctx.info(0).elemType,
+  }],
+  backward(ctx, [g]) {
+    if (ctx.active(1)) throw new RuleError("PRelu slope depends on the pixels");
+    const b = ctx.b;
+    return [b.op("Where", [b.op("Greater", [x(ctx), zero(ctx)]), g!, b.op("Mul", [g!, ctx.input(1)])]), undefined];
+  },
+};
+
+export const clipRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  let lo: string | undefined, hi: string | undefined;
+  if (ctx.opset >= 11) {
+    if (ctx.active(1) || ctx.active(2)) throw new RuleError("Clip bounds depend on the pixels");
+    lo = ctx.has(1) ? ctx.input(1) : undefined;
+    hi = ctx.has(2) ? ctx.input(2) : undefined;
+  } else {
+    lo = f(ctx, attrFloat(ctx.node, "min", -3.4028234663852886e38));
+    hi = f(ctx, attrFloat(ctx.node, "max", 3.4028234663852886e38));
+  }
+  const masks = [
+    ...(lo ? [b.op("Greater", [x(ctx), lo])] : []),
+    ...(hi ? [b.op("Less", [x(ctx), hi])] : []),
+  ];
+  if (masks.length === 0) return g;
+  const mask = masks.length === 2 ? b.op("And", masks) : masks[0];
+  return b.op("Where", [mask, g, zero(ctx)]);
+});
+
+export const sigmoidRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  return b.op("Mul", [g, b.op("Mul", [y(ctx), b.op("Sub", [f(ctx, 1), y(ctx)])])]);
+});
+
+export const hardSigmoidRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  const alpha = attrFloat(ctx.node, "alpha", 0.2), beta = attrFloat(ctx.node, "beta", 0.5);
+  const z = b.op("Add", [b.op("Mul", [x(ctx), f(ctx, alpha)]), f(ctx, beta)]);
+  const inside = b.op("And", [b.op("Greater", [z, zero(ctx)]), b.op("Less", [z, f(ctx, 1)])]);
+  return b.op("Where", [inside, b.op("Mul", [g, f(ctx, alpha)]), zero(ctx)]);
+});
+
+export const hardSwishRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  const slope = b.op("Add", [b.op("Div", [x(ctx), f(ctx, 3)]), f(ctx, 0.5)]);
+  const mid = b.op("Where", [b.op("Greater", [x(ctx), f(ctx, 3)]), g, b.op("Mul", [g, slope])]);
+  return b.op("Where", [b.op("Less", [x(ctx), f(ctx, -3)]), zero(ctx), mid]);
+});
+
+export const tanhRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  return b.op("Mul", [g, b.op("Sub", [f(ctx, 1), b.op("Mul", [y(ctx), y(ctx)])])]);
+});
+
+export const expRule: OpRule = pointwise((ctx, g) => ctx.b.op("Mul", [g, y(ctx)]));
+export const logRule: OpRule = pointwise((ctx, g) => ctx.b.op("Div", [g, x(ctx)]));
+export const sqrtRule: OpRule = pointwise((ctx, g) => ctx.b.op("Div", [ctx.b.op("Mul", [g, f(ctx, 0.5)]), y(ctx)]));
+
+export const erfRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  const gauss = b.op("Exp", [b.op("Neg", [b.op("Mul", [x(ctx), x(ctx)])])]);
+  return b.op("Mul", [g, b.op("Mul", [gauss, f(ctx, 2 / Math.sqrt(Math.PI))])]);
+});
+
+export const powRule: OpRule = {
+  infer: (ctx) => [{
+    shape: broadcast(knownShape(ctx.info(0)), knownShape(ctx.info(1))),
+    elemType: ctx.info(0).elemType,
+  }],
+  backward(ctx, [g]) {
+    const p = ctx.info(1).value;
+    if (ctx.active(1) || !p || p.length !== 1 || typeof p[0] !== "number") {
+      throw new RuleError("Pow needs a constant scalar exponent");
+    }
+    const b = ctx.b, e = p[0];
+    const dx = e === 1
+      ? g!
+      : e === 2
+      ? b.op("Mul", [g!, b.op("Mul", [x(ctx), f(ctx, 2)])])
+      : b.op("Mul", [g!, b.op("Mul", [b.op("Pow", [x(ctx), f(ctx, e - 1)]), f(ctx, e)])]);
+    return [dx, undefined];
+  },
+};

@@ -1,0 +1,204 @@
+/**
+ * Pooling. MaxPool has two backward formulations (option `maxPool`):
+ * - "indices": the forward MaxPool also emits Indices (flat NCHW offsets, as onnxruntime does);
+ *   ∂y is scatter-added onto those offsets (ScatterElements reduction=add, opset ≥ 16). Below
+ *   opset 16 there is no scatter-add: non-overlapping windows use a plain scatter, overlapping
+ *   windows fall back to "mask". storage_order=1 also falls back to "mask".
+ * - "mask" (no Indices output; onnxruntime-web WebGPU rejects it): windows are extracted with a
+ *   one-hot depthwise Conv over the input padded with the lowest float, compared with the pooled
+ *   max, and the FIRST equal element in row-major window order gets ∂y (the forward's tie rule
+ *   in onnxruntime and torch); a ConvTranspose with the same one-hot kernel sums it back.
+ * AveragePool: ∂x = ConvTranspose(∂y · r / cnt, ones) where cnt = real (non-pad) elements per
+ * window and r = AveragePool(ones) from the runtime itself, so r/cnt = 1/divisor whatever the
+ * count_include_pad / ceil_mode divisor convention is. Global pools spread ∂y over H·W (average)
+ * or put it on the first maximal element (max).
+ */
+import { attrInt, type GraphBuilder } from "../graph.ts";
+import { RuleError } from "../errors.ts";
+import { DataType, type NodeProto, NodeProtoType } from "../proto.ts";
+import { makeTensor } from "../tensor.ts";
+import { knownShape, numericDims } from "./shape.ts";
+import type { Dim, OpRule, RuleContext } from "./types.ts";
+import { transposeFit, type Window, windowOf } from "./window.ts";
+
+const LOWEST_F32 = -3.4028234663852886e38;
+
+function pooled(ctx: RuleContext): { x: Dim[]; channels: number; spatial: number[]; win: Window } {
+  const x = knownShape(ctx.info(0), "pool input");
+  const spatial = numericDims(x.slice(2), "pool input");
+  const channels = numericDims([x[1]], "pool channels")[0];
+  return { x, channels, spatial, win: windowOf(ctx.node, spatial) };
+}
+
+function windowsOverlap(win: Window): boolean {
+  return win.kernel.some((k, i) => (k - 1) * win.dilations[i] + 1 > win.strides[i]);
+}
+
+function useIndices(ctx: RuleContext, win: Window): boolean {
+  return ctx.maxPool === "indices" && attrInt(ctx.node, "storage_order", 0) === 0 &&
+    (ctx.opset >= 16 || !windowsOverlap(win));
+}
+
+/** Depthwise one-hot kernel [C·K, 1, ...kernel]: output channel c·K+k picks window element k. */
+function oneHotKernel(b: GraphBuilder, channels: number, kernel: number[]): string {
+  const k = kernel.reduce((a, v) => a * v, 1);
+  const w = new Float32Array(channels * k * k);
+  for (let c = 0; c < channels; c++) for (let i = 0; i < k; i++) w[(c * k + i) * k + i] = 1;
+  return b.constF32(w, [channels * k, 1, ...kernel]);
+}
+
+function scatterInto(b: GraphBuilder, zeros: string, idx: string, upd: string, axis: number, add: boolean): string {
+  if (b.opset < 11) return b.op("Scatter", [zeros, idx, upd], { axis: { i: axis } });
+  return b.op("ScatterElements", [zeros, idx, upd], { axis: { i: axis }, ...(add ? { reduction: { s: "add" } } : {}) });
+}
+
+function maxPoolMask(ctx: RuleContext, g: string): string {
+  const b = ctx.b;
+  const { channels: c, spatial, win } = pooled(ctx);
+  const r = spatial.length, k = win.kernel.reduce((a, v) => a * v, 1);
+  // Pad so that a pad-free Conv yields exactly the pooled size (covers ceil_mode overhang).
+  const padEnd = spatial.map((n, i) =>
+    Math.max(0, (win.out[i] - 1) * win.strides[i] + (win.kernel[i] - 1) * win.dilations[i] + 1 - n - win.padBegin[i])
+  );
+  const padded = spatial.map((n, i) => win.padBegin[i] + n + padEnd[i]);
+  const xp = b.pad(ctx.input(0), [0, 0, ...win.padBegin, 0, 0, ...padEnd], LOWEST_F32);
+  const kernel = oneHotKernel(b, c, win.kernel);
+  const conv = {
+    kernel_shape: { ints: win.kernel },
+    strides: { ints: win.strides },
+    dilations: { ints: win.dilations },
+    group: { i: c },
+  };
+  const patches = b.reshape(b.op("Conv", [xp, kernel], conv), [0, c, k, ...win.out]);
+  const y = b.reshape(ctx.node.output[0], [0, c, 1, ...win.out]);
+  const hits = b.toFloat(b.equalF(patches, y));
+  const first = b.op("ArgMax", [hits], { axis: { i: 2 }, keepdims: { i: 1 } });
+  const slots = b.constI64(Array.from({ length: k }, (_, i) => i), [1, 1, k, ...new Array(r).fill(1)]);
+  const mask = b.toFloat(b.op("Equal", [first, slots]));
+  // Channels move into the batch so the spread-back is an ungrouped ConvTranspose (K → 1): the
+  // WebGPU provider of onnxruntime-web 1.30 computes grouped ConvTranspose with several input
+  // channels per group wrongly, and this mode exists for WebGPU.
+  const contrib = b.reshape(b.op("Mul", [mask, b.reshape(g, [0, c, 1, ...win.out])]), [-1, k, ...win.out]);
+  const outputPadding = padded.map((p, i) =>
+    p - ((win.out[i] - 1) * win.strides[i] + (win.kernel[i] - 1) * win.dilations[i] + 1)
+  );
+  const spread = b.op("ConvTranspose", [contrib, oneHotKernel(b, 1, win.kernel)], {
+    ...conv,
+    group: { i: 1 },
+    output_padding: { ints: outputPadding },
+  });
+  const gp = b.reshape(spread, [-1, c, ...padded]);
+  const axes = spatial.map((_, i) => i + 2);
+  return b.slice(gp, win.padBegin, win.padBegin.map((p, i) => p + spatial[i]), axes);
+}
+
+export const maxPoolRule: OpRule = {
+  infer(ctx) {
+    const { x, win } = pooled(ctx);
+    const shape = [x[0], x[1], ...win.out];
+    return [{ shape, elemType: ctx.info(0).elemType }, { shape, elemType: DataType.INT64 }];
+  },
+  prepare(ctx) {
+    if (!useIndices(ctx, pooled(ctx).win)) return;
+    const node = ctx.node;
+    if (node.output.length < 2 || node.output[1] === "") node.output[1] = ctx.b.fresh("maxpool_indices");
+  },
+  backward(ctx, [g]) {
+    const { win } = pooled(ctx);
+    if (!useIndices(ctx, win)) return [maxPoolMask(ctx, g!)];
+    const b = ctx.b;
+    const flatX = b.reshape(ctx.input(0), [-1]);
+    const zeros = b.op("ConstantOfShape", [b.op("Shape", [flatX])]);
+    const idx = b.reshape(ctx.node.output[1], [-1]);
+    const flat = scatterInto(b, zeros, idx, b.reshape(g!, [-1]), 0, ctx.opset >= 16);
+    return [b.op("Reshape", [flat, ctx.shapeOf(ctx.input(0))])];
+  },
+};
+
+/** Number of real (non-pad) input positions in each window along one dim. */
+function realCounts(n: number, win: Window, i: number): number[] {
+  return Array.from({ length: win.out[i] }, (_, o) => {
+    let count = 0;
+    for (let j = 0; j < win.kernel[i]; j++) {
+      const p = o * win.strides[i] - win.padBegin[i] + j * win.dilations[i];
+      if (p >= 0 && p < n) count++;
+    }
+    return count;
+  });
+}
+
+export const averagePoolRule: OpRule = {
+  infer(ctx) {
+    const { x, win } = pooled(ctx);
+    return [{ shape: [x[0], x[1], ...win.out], elemType: ctx.info(0).elemType }];
+  },
+  backward(ctx, [g]) {
+    const b = ctx.b;
+    const { channels: c, spatial, win } = pooled(ctx);
+    const one = makeTensor("", DataType.FLOAT, [1], [1]);
+    const ones = b.op("ConstantOfShape", [ctx.shapeOf(ctx.input(0))], { value: { t: one } });
+    // The forward AveragePool (same attributes) applied to ones: r = cnt / divisor per window.
+    const r = b.fresh("avgpool_ones");
+    b.nodes.push(
+      NodeProtoType.create({
+        op_type: "AveragePool",
+        input: [ones],
+        output: [r],
+        attribute: ctx.node.attribute,
+      }) as unknown as NodeProto,
+    );
+    const counts = spatial.map((n, i) => realCounts(n, win, i));
+    const inv = new Float32Array(win.out.reduce((a, v) => a * v, 1));
+    inv.forEach((_, flat) => {
+      let rest = flat, cnt = 1;
+      for (let i = spatial.length - 1; i >= 0; i--) {
+        cnt *= counts[i][rest % win.out[i]];
+        rest = Math.floor(rest / win.out[i]);
+      }
+      inv[flat] = 1 / cnt;
+    });
+    const scaled = b.op("Mul", [b.op("Mul", [g!, r]), b.constF32(inv, [1, 1, ...win.out])]);
+    const kernel = b.constF32(new Float32Array(c * win.kernel.reduce((a, v) => a * v, 1)).fill(1), [
+      c,
+      1,
+      ...win.kernel,
+    ]);
+    const fit = transposeFit(win, spatial);
+    return [b.op("ConvTranspose", [scaled, kernel], {
+      kernel_shape: { ints: win.kernel },
+      strides: { ints: win.strides },
+      dilations: { ints: win.dilations },
+      group: { i: c },
+      pads: { ints: fit.pads },
+      output_padding: { ints: fit.outputPadding },
+    })];
+  },
+};
+
+function globalInfer(ctx: RuleContext) {
+  const x = knownShape(ctx.info(0), "global pool input");
+  return [{ shape: [x[0], x[1], ...x.slice(2).map(() => 1)], elemType: ctx.info(0).elemType }];
+}
+
+export const globalAveragePoolRule: OpRule = {
+  infer: globalInfer,
+  backward(ctx, [g]) {
+    const x = knownShape(ctx.info(0));
+    const area = numericDims(x.slice(2), "GlobalAveragePool input").reduce((a, v) => a * v, 1);
+    const b = ctx.b;
+    return [b.op("Expand", [b.op("Div", [g!, b.constF32([area], [])]), ctx.shapeOf(ctx.input(0))])];
+  },
+};
+
+export const globalMaxPoolRule: OpRule = {
+  infer: globalInfer,
+  backward(ctx, [g]) {
+    const b = ctx.b;
+    if (knownShape(ctx.info(0)).length < 3) throw new RuleError("GlobalMaxPool needs spatial dims");
+    const flat = b.reshape(ctx.input(0), [0, 0, -1]);
+    const first = b.op("ArgMax", [flat], { axis: { i: 2 }, keepdims: { i: 1 } });
+    const zeros = b.op("ConstantOfShape", [b.op("Shape", [flat])]);
+    const spread = scatterInto(b, zeros, first, b.reshape(g!, [0, 0, 1]), 2, false);
+    return [b.op("Reshape", [spread, ctx.shapeOf(ctx.input(0))])];
+  },
+};

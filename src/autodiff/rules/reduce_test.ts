@@ -1,0 +1,3 @@
+import { checkFixture } from "../testing.ts";
+
+Deno.test("ReduceMean/ReduceSum gradient matches torch", () => checkFixture("broadcast_se"));

@@ -1,0 +1,433 @@
+"""Writes tests/fixtures/autodiff/: tiny ONNX models (one per op family / attribute variant) and
+expected logits, per-row loss and input gradients from torch autograd (float64).
+
+Run: /usr/bin/python3 tools/autodiff_fixtures.py [--cache]   (--cache also writes ResNet-18 into
+tmp/autodiff_cache/, gitignored, for the benchmark and the optional deep-net test).
+
+Per case: <name>.onnx and <name>.json = {spec, batch, opset, pixels, labels, expected:{ce,margin}}.
+Whole-network cases store arrays in <name>.<array>.bin (float32 little-endian) instead.
+"""
+import io
+import json
+import os
+import sys
+import zlib
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(__file__))
+from autodiff_reference import reference  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+OUT = os.path.join(ROOT, "tests", "fixtures", "autodiff")
+CACHE = os.path.join(ROOT, "tmp", "autodiff_cache")
+
+
+def spec_for(c, h, w, layout="NCHW", scale="unit", mean=None, std=None, kind="logits", inp="input", out="out"):
+    return {
+        "input": {"name": inp, "layout": layout, "channels": c, "height": h, "width": w, "scale": scale,
+                  "mean": mean or [0.0] * c, "std": std or [1.0] * c},
+        "output": {"name": out, "kind": kind},
+    }
+
+
+def export(module, spec, opset, batch_dynamic=True, fold_bn=True):
+    module.eval()
+    i = spec["input"]
+    shape = (1, i["channels"], i["height"], i["width"]) if i["layout"] == "NCHW" else (1, i["height"], i["width"], i["channels"])
+    buf = io.BytesIO()
+    dyn = {i["name"]: {0: "N"}, spec["output"]["name"]: {0: "N"}} if batch_dynamic else None
+    torch.onnx.export(module, torch.zeros(shape), buf, opset_version=opset, input_names=[i["name"]],
+                      output_names=[spec["output"]["name"]], dynamic_axes=dyn, do_constant_folding=fold_bn,
+                      training=torch.onnx.TrainingMode.EVAL if fold_bn else torch.onnx.TrainingMode.PRESERVE)
+    return buf.getvalue()
+
+
+def r32(a):
+    return [float(v) for v in np.asarray(a, dtype=np.float32).ravel()]
+
+
+def write_case(name, onnx_bytes, fn, spec, batch=2, pixels=None, labels=None, classes=None, big=False, where=OUT):
+    os.makedirs(where, exist_ok=True)
+    i = spec["input"]
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    if pixels is None:
+        pixels = rng.random((batch, i["channels"], i["height"], i["width"]), dtype=np.float32)
+    with torch.no_grad():
+        probe = fn(torch.zeros((1, i["channels"], i["height"], i["width"]), dtype=torch.float64)
+                   .permute(0, 2, 3, 1) if i["layout"] == "NHWC" else torch.zeros((1, i["channels"], i["height"], i["width"]), dtype=torch.float64))
+    k = classes or probe.shape[1]
+    if labels is None:
+        labels = rng.integers(0, k, size=batch)
+    exp = reference(fn, pixels.astype(np.float64), labels, spec)
+    model = onnx.load_from_string(onnx_bytes)
+    if max(o.version for o in model.opset_import) <= onnx.defs.onnx_opset_version():
+        onnx.checker.check_model(model)
+    opset = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")][0]
+    with open(os.path.join(where, f"{name}.onnx"), "wb") as f:
+        f.write(onnx_bytes)
+    meta = {"spec": spec, "batch": batch, "opset": opset, "labels": [int(v) for v in labels]}
+    if big:
+        arrays = {"pixels": pixels}
+        for kind, vals in exp.items():
+            for key, v in vals.items():
+                arrays[f"{kind}.{key}"] = v
+        for key, v in arrays.items():
+            np.asarray(v, dtype="<f4").tofile(os.path.join(where, f"{name}.{key}.bin"))
+        meta["arrays"] = {key: list(np.shape(v)) for key, v in arrays.items()}
+    else:
+        meta["pixels"] = r32(pixels)
+        meta["expected"] = {kind: {key: r32(v) for key, v in vals.items()} for kind, vals in exp.items()}
+    with open(os.path.join(where, f"{name}.json"), "w") as f:
+        json.dump(meta, f)
+    print(f"{name}: opset {opset}, {len(onnx_bytes)} bytes")
+
+
+def torch_case(name, module, spec, opset, **kw):
+    torch.manual_seed(zlib.crc32(name.encode()) % (2**31))
+    for p in module.parameters():
+        p.data.uniform_(-0.5, 0.5)
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    module.eval()
+    data = export(module, spec, opset, batch_dynamic=kw.pop("dynamic", True))
+    ref = module.double()
+    write_case(name, data, ref, spec, **kw)
+
+
+class Seq(nn.Module):
+    """Feature extractor then Flatten + Linear to `classes` logits."""
+
+    def __init__(self, features, flat, classes=5):
+        super().__init__()
+        self.features = features
+        self.head = nn.Linear(flat, classes)
+
+    def forward(self, x):
+        return self.head(torch.flatten(self.features(x), 1))
+
+
+class Lambda(nn.Module):
+    def __init__(self, fn, **params):
+        super().__init__()
+        for k, v in params.items():
+            setattr(self, k, v)
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(self, x)
+
+
+def flat_size(features, c, h, w):
+    with torch.no_grad():
+        return features.eval()(torch.zeros(1, c, h, w)).numel()
+
+
+def seq_case(name, features, c=3, h=8, w=8, opset=13, classes=5, **kw):
+    spec = kw.pop("spec", spec_for(c, h, w))
+    torch_case(name, Seq(features, flat_size(features, c, h, w), classes), spec, opset, **kw)
+
+
+def cnn_cases():
+    seq_case("conv_basic", nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()))
+    seq_case("conv_strided_odd", nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU()), h=9, w=9)
+    seq_case("conv_asym", nn.Sequential(nn.Conv2d(3, 4, (3, 2), stride=(2, 3), padding=(1, 0), dilation=(2, 1))), h=11, w=10)
+    seq_case("conv_depthwise", nn.Sequential(nn.Conv2d(3, 6, 3, padding=1, groups=3), nn.ReLU(), nn.Conv2d(6, 6, 3, groups=6, stride=2)))
+    seq_case("gemm_mlp", nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 16), nn.ReLU(), nn.Linear(16, 8), nn.Tanh()))
+    seq_case("bn_relu", nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 1)))
+    seq_case("maxpool_overlap_ceil", nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(3, 2, padding=1, ceil_mode=True)), h=10, w=10)
+    seq_case("maxpool_plain", nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2)), h=9, w=9)
+    seq_case("maxpool_dilated", nn.Sequential(nn.MaxPool2d(2, stride=1, dilation=2)), h=7, w=7)
+    # Quantized pixels straight into MaxPool: many exact ties inside windows.
+    rng = np.random.default_rng(7)
+    tied = (rng.integers(0, 3, size=(2, 1, 8, 8)) / 2).astype(np.float32)
+    seq_case("maxpool_ties", nn.Sequential(nn.MaxPool2d(3, 1, padding=1), nn.Conv2d(1, 2, 2)), c=1, pixels=tied)
+    seq_case("avgpool_pad_incl", nn.Sequential(nn.Conv2d(3, 4, 1), nn.AvgPool2d(3, 2, padding=1, count_include_pad=True)), h=9, w=9)
+    seq_case("avgpool_pad_excl_ceil", nn.Sequential(nn.AvgPool2d(3, 2, padding=1, ceil_mode=True, count_include_pad=False)), h=10, w=10)
+    seq_case("avgpool_ceil_incl", nn.Sequential(nn.AvgPool2d(2, 2, ceil_mode=True)), h=9, w=9)
+    seq_case("global_pools_opset9", Lambda(lambda s, x: torch.cat([F.adaptive_avg_pool2d(s.conv(x), 1), F.adaptive_max_pool2d(s.conv(x), 1)], 1), conv=nn.Conv2d(3, 4, 3)), opset=9)
+    seq_case("global_pools", Lambda(lambda s, x: torch.cat([F.adaptive_avg_pool2d(s.conv(x), 1), F.adaptive_max_pool2d(s.conv(x), 1)], 1), conv=nn.Conv2d(3, 4, 3)))
+
+
+def activation_cases():
+    seq_case("act_rectifiers", nn.Sequential(nn.Conv2d(3, 4, 3), nn.LeakyReLU(0.1), nn.Conv2d(4, 4, 1), nn.PReLU(4), nn.Conv2d(4, 4, 1), nn.ReLU6()))
+    seq_case("act_clip_opset9", nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU6(), nn.Conv2d(4, 4, 1), nn.Hardtanh(-0.3, 0.4)), opset=9)
+    seq_case("act_smooth", nn.Sequential(nn.Conv2d(3, 4, 3), nn.Sigmoid(), nn.Conv2d(4, 4, 1), nn.Tanh(), nn.Conv2d(4, 4, 1), nn.Hardsigmoid(), nn.Conv2d(4, 4, 1), nn.Hardswish()), opset=14)
+    seq_case("act_exp_log_pow", Lambda(lambda s, x: torch.log(torch.exp(-s.conv(x) ** 2) + torch.sqrt(s.conv(x).pow(2) + 1.0)) + s.conv(x).pow(3) / 4, conv=nn.Conv2d(3, 4, 3)))
+
+
+def arithmetic_cases():
+    def se(s, x):
+        y = s.conv(x)
+        w = torch.sigmoid(y.mean(dim=(2, 3), keepdim=True))
+        z = y * w - y.sum(dim=1, keepdim=True) / (w + 2.0)
+        return z + s.bias
+    seq_case("broadcast_se", Lambda(se, conv=nn.Conv2d(3, 4, 3), bias=nn.Parameter(torch.zeros(4, 1, 1))))
+
+    def mm(s, x):
+        n = x.shape[0]
+        t = x.reshape(n, 3, 64) @ s.w1          # [N,3,5]  batched MatMul, weight broadcast
+        u = s.w2 @ t                            # [3,5] x? -> broadcast left operand
+        return u.transpose(1, 2).reshape(n, -1)
+    seq_case("matmul_batched", Lambda(mm, w1=nn.Parameter(torch.zeros(64, 5)), w2=nn.Parameter(torch.zeros(4, 3))))
+
+    def shapes(s, x):
+        a, b = torch.split(s.conv(x), [1, 3], dim=1)
+        c = torch.cat([b[:, :, 1:, :-1], F.pad(a[:, :, 1:, 1:], (0, 0, 0, 0))], dim=1)
+        d = F.pad(c, (1, 2, 0, 1))
+        e = d.permute(0, 2, 3, 1).unsqueeze(1).squeeze(1)
+        return F.softmax(e, dim=-1).permute(0, 3, 1, 2) * 3 + F.log_softmax(d, dim=1)
+    seq_case("layout_ops", Lambda(shapes, conv=nn.Conv2d(3, 4, 3)))
+
+
+def layer_norm_cases():
+    """LayerNorm over channels (NHWC view) + GELU: decomposed at opset 13, LayerNormalization at 17."""
+    def ln(s, x):
+        y = s.conv(x).permute(0, 2, 3, 1)
+        return F.gelu(s.norm(y)).permute(0, 3, 1, 2)
+    for opset in (13, 17):
+        seq_case(f"layernorm_gelu_opset{opset}", Lambda(ln, conv=nn.Conv2d(3, 4, 3), norm=nn.LayerNorm(4)), opset=opset)
+
+
+class TinyViT(nn.Module):
+    """Patch embedding, class token, one pre-norm attention + GELU MLP block, class-token head."""
+
+    def __init__(self, dim=8, heads=2, classes=5):
+        super().__init__()
+        self.heads = heads
+        self.patch = nn.Conv2d(3, dim, 4, stride=4)
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = nn.Parameter(torch.zeros(1, 5, dim))
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        t = self.patch(x).flatten(2).transpose(1, 2)                        # [N, 4, dim]
+        t = torch.cat([self.cls.expand(t.shape[0], -1, -1), t], dim=1) + self.pos
+        n, s, d = t.shape
+        q, k, v = self.qkv(self.norm1(t)).reshape(n, s, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        att = torch.softmax(q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5, dim=-1)
+        t = t + self.proj((att @ v).transpose(1, 2).reshape(n, s, d))
+        t = t + self.mlp(self.norm2(t))
+        return self.head(self.norm3(t)[:, 0])
+
+
+def vit_cases():
+    for opset in (13, 17):
+        torch_case(f"tiny_vit_opset{opset}", TinyViT(), spec_for(3, 8, 8), opset)
+
+
+def head_cases():
+    feats = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    torch_case("softmax_probs", ProbHead(Seq(feats, flat_size(feats, 3, 8, 8))), spec_for(3, 8, 8, kind="probabilities"), 13)
+    # CumSum has no gradient rule: the "unsupported" example.
+    seq_case("cumsum_unsupported", Lambda(lambda s, x: torch.cumsum(s.conv(x), dim=3), conv=nn.Conv2d(3, 4, 3)))
+    # reserved names: the original input/output are called "pixels"/"logits".
+    seq_case("reserved_names", nn.Sequential(nn.Conv2d(3, 2, 3)), spec=spec_for(3, 8, 8, inp="pixels", out="logits", scale="byte", mean=[120.0, 110.0, 100.0], std=[60.0, 58.0, 57.0]))
+
+
+class ProbHead(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return torch.softmax(self.inner(x), dim=1)
+
+
+def opset9_case():
+    feats = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU6(), nn.MaxPool2d(3, 2, padding=1),
+                          nn.ZeroPad2d((1, 0, 0, 1)), nn.AvgPool2d(2))
+    spec = spec_for(3, 12, 12, scale="byte", mean=[123.7, 116.3, 103.5], std=[58.4, 57.1, 57.4])
+    torch_case("old_opset9", ProbHead(Seq(feats, flat_size(feats, 3, 12, 12), 6)), dict(spec, output={"name": "out", "kind": "probabilities"}), 9)
+    seq_case("old_opset10_slice", Lambda(lambda s, x: s.conv(x)[:, :, 1:-1, 2:], conv=nn.Conv2d(3, 3, 3)), opset=10)
+
+
+def tf_like_case():
+    """tf2onnx-style op mix, NHWC input, built with onnx.helper; reference re-implemented in torch."""
+    rng = np.random.default_rng(11)
+    w = rng.uniform(-0.5, 0.5, (4, 3, 3, 3)).astype(np.float32)
+    wb = rng.uniform(-0.5, 0.5, (4,)).astype(np.float32)
+    # 8x8 -> Pad 10x10 -> Conv SAME_UPPER s2 -> 5x5 -> MaxPool SAME_LOWER k2 s1 -> 5x5; flat 5*5*4 = 100.
+    fc = rng.uniform(-0.2, 0.2, (100, 5)).astype(np.float32)
+    fb = rng.uniform(-0.2, 0.2, (5,)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(wb, "WB"), numpy_helper.from_array(fc, "FC"),
+             numpy_helper.from_array(fb, "FB"), numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"),
+             numpy_helper.from_array(np.array([-1, 100], np.int64), "flat"), numpy_helper.from_array(np.array([1], np.int64), "ax1")]
+    nodes = [
+        helper.make_node("Transpose", ["image"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Pad", ["nchw", "pads"], ["padded"], mode="constant"),
+        helper.make_node("Conv", ["padded", "W", "WB"], ["conv"], strides=[2, 2], auto_pad="SAME_UPPER"),
+        helper.make_node("Relu", ["conv"], ["relu"]),
+        helper.make_node("MaxPool", ["relu"], ["pool"], kernel_shape=[2, 2], strides=[1, 1], auto_pad="SAME_LOWER"),
+        helper.make_node("Transpose", ["pool"], ["nhwc"], perm=[0, 2, 3, 1]),
+        helper.make_node("Reshape", ["nhwc", "flat"], ["flatv"]),
+        helper.make_node("MatMul", ["flatv", "FC"], ["mm"]),
+        helper.make_node("Add", ["mm", "FB"], ["biased"]),
+        helper.make_node("Unsqueeze", ["biased", "ax1"], ["u"]),
+        helper.make_node("Squeeze", ["u", "ax1"], ["Identity:0"]),
+    ]
+    graph = helper.make_graph(nodes, "tf_like", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["unk__1", 8, 8, 3])],
+                              [helper.make_tensor_value_info("Identity:0", TensorProto.FLOAT, ["unk__1", 5])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tf2onnx-like")
+    model.ir_version = 7
+
+    def fn(x):  # x: NHWC float64
+        t = F.pad(x.permute(0, 3, 1, 2), (1, 1, 1, 1))
+        # SAME_UPPER k3 s2 on 10: out 5, total pad 4*2+3-10 = 1 -> begin 0, end 1
+        t = F.conv2d(F.pad(t, (0, 1, 0, 1)), torch.tensor(w, dtype=x.dtype), torch.tensor(wb, dtype=x.dtype), stride=2)
+        # SAME_LOWER k2 s1 on 5: total pad 1 -> begin 1, end 0 (max pads with -inf)
+        t = F.max_pool2d(F.pad(torch.relu(t), (1, 0, 1, 0), value=float("-inf")), 2, 1)
+        t = t.permute(0, 2, 3, 1).reshape(-1, 100)
+        return t @ torch.tensor(fc, dtype=x.dtype) + torch.tensor(fb, dtype=x.dtype)
+    spec = spec_for(3, 8, 8, layout="NHWC", scale="byte", mean=[127.5] * 3, std=[127.5] * 3, inp="image", out="Identity:0")
+    write_case("tf_like_nhwc", model.SerializeToString(), fn, spec)
+
+
+def misc_case():
+    """Opset 11 via onnx.helper: Dropout, Cast, coerced-2D LogSoftmax, Gemm transA/alpha/beta, Identity."""
+    rng = np.random.default_rng(9)
+    bmat = rng.uniform(-0.5, 0.5, (48, 5)).astype(np.float32)
+    cvec = rng.uniform(-0.5, 0.5, (1, 5)).astype(np.float32)
+    inits = [numpy_helper.from_array(bmat, "B"), numpy_helper.from_array(cvec, "C")]
+    nodes = [
+        helper.make_node("Dropout", ["x"], ["dx"], ratio=0.3),
+        helper.make_node("Cast", ["dx"], ["cx"], to=TensorProto.FLOAT),
+        helper.make_node("LogSoftmax", ["cx"], ["ls"], axis=1),   # opset < 13: softmax over C*H*W
+        helper.make_node("Flatten", ["ls"], ["f"]),
+        helper.make_node("Transpose", ["f"], ["ft"], perm=[1, 0]),
+        helper.make_node("Gemm", ["ft", "B", "C"], ["g"], transA=1, alpha=0.7, beta=0.3),
+        helper.make_node("Identity", ["g"], ["y"]),
+    ]
+    graph = helper.make_graph(nodes, "misc", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+    model.ir_version = 6
+
+    def fn(x):
+        ls = torch.log_softmax(x.flatten(1), dim=1)
+        return 0.7 * ls @ torch.tensor(bmat, dtype=x.dtype) + 0.3 * torch.tensor(cvec, dtype=x.dtype)
+    write_case("misc_opset11", model.SerializeToString(), fn, spec_for(3, 4, 4, inp="x", out="y"))
+
+
+def autopad_case():
+    rng = np.random.default_rng(5)
+    w = rng.uniform(-0.5, 0.5, (2, 3, 3, 3)).astype(np.float32)
+    fc = rng.uniform(-0.3, 0.3, (2 * 4 * 4 + 2 * 3 * 3, 4)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(fc, "FC")]
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["a"], strides=[2, 2], auto_pad="SAME_LOWER"),   # 7 -> 4
+        helper.make_node("AveragePool", ["a"], ["ap"], kernel_shape=[2, 2], auto_pad="SAME_UPPER"),  # 4 -> 4
+        helper.make_node("Conv", ["x", "W"], ["v"], strides=[2, 2], auto_pad="VALID"),        # 7 -> 3
+        helper.make_node("Flatten", ["ap"], ["f1"]),
+        helper.make_node("Flatten", ["v"], ["f2"]),
+        helper.make_node("Concat", ["f1", "f2"], ["f"], axis=1),
+        helper.make_node("MatMul", ["f", "FC"], ["y"]),
+    ]
+    graph = helper.make_graph(nodes, "autopad", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 7, 7])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+
+    def fn(x):
+        wt = torch.tensor(w, dtype=x.dtype)
+        # SAME_LOWER s2 k3 on 7: out 4, total = 3*2+3-7 = 2 -> begin 1, end 1
+        a = F.conv2d(F.pad(x, (1, 1, 1, 1)), wt, stride=2)
+        # AveragePool SAME_UPPER k2 s1 on 4: total 1 -> begin 0, end 1; count_include_pad=0
+        ap = F.avg_pool2d(F.pad(a, (0, 1, 0, 1)), 2, 1) * 4 / F.avg_pool2d(F.pad(torch.ones_like(a), (0, 1, 0, 1)), 2, 1) / 4
+        v = F.conv2d(x, wt, stride=2)
+        f = torch.cat([ap.flatten(1), v.flatten(1)], 1)
+        return f @ torch.tensor(fc, dtype=x.dtype)
+    write_case("autopad_variants", model.SerializeToString(), fn, spec_for(3, 7, 7, inp="x", out="y"))
+
+
+class Sweep(nn.Module):
+    """One net touching the ops whose signatures changed across opsets 9-21."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4 * 3 * 3, 5)
+
+    def forward(self, x):
+        y = self.bn(F.relu6(self.conv(x)))
+        y = F.max_pool2d(y, 3, 2, padding=1)                       # 8 -> 4, overlapping windows
+        y = y * torch.sigmoid(y.mean(dim=(2, 3), keepdim=True))
+        y = F.pad(y, (1, 0, 0, 1))[:, :, 1:, :]                     # 4 -> 4x5
+        y = F.avg_pool2d(y, 2, (1, 2), ceil_mode=True)             # -> 3x3
+        y = torch.softmax(y, dim=1) * 2 + y
+        return self.fc(torch.flatten(y.unsqueeze(1).squeeze(1), 1))
+
+
+def upgrade(onnx_bytes, opset):
+    """Opset-17 model -> `opset` (18-21): Reduce* (except ReduceSum) take axes as an input from 18."""
+    m = onnx.load_from_string(onnx_bytes)
+    for node in m.graph.node:
+        if node.op_type.startswith("Reduce") and node.op_type != "ReduceSum":
+            axes = [a for a in node.attribute if a.name == "axes"]
+            if axes:
+                name = f"{node.name or node.output[0]}_axes"
+                m.graph.initializer.append(numpy_helper.from_array(np.array(axes[0].ints, np.int64), name))
+                node.input.append(name)
+                node.attribute.remove(axes[0])
+    m.opset_import[0].version = opset
+    m.ir_version = 10 if opset >= 21 else 9 if opset >= 19 else 8
+    return m.SerializeToString()
+
+
+def opset_sweep():
+    torch.manual_seed(3)
+    net = Sweep()
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    net.eval()
+    spec = spec_for(3, 8, 8, mean=[0.5, 0.4, 0.3], std=[0.2, 0.25, 0.3])
+    ref = Sweep().double()
+    ref.load_state_dict(net.state_dict())
+    ref.eval()
+    for opset in range(9, 18):
+        write_case(f"sweep_opset{opset}", export(net, spec, opset), ref, spec)
+    latest = export(net, spec, 17)
+    for opset in range(18, 22):
+        write_case(f"sweep_opset{opset}", upgrade(latest, opset), ref, spec)
+
+
+def whole_models(cache):
+    import torchvision
+    torch.manual_seed(0)
+    mnet = torchvision.models.mobilenet_v2(width_mult=0.35, num_classes=10).eval()
+    spec = spec_for(3, 64, 64, mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    write_case("mobilenet_v2_w035", export(mnet, spec, 13), mnet.double(), spec, big=True)
+    if cache:
+        torch.manual_seed(0)
+        rn = torchvision.models.resnet18(num_classes=1000).eval()
+        spec = spec_for(3, 224, 224, mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+        # BatchNormalization kept (not folded into Conv): the ONNX weights are then exactly torch's, so
+        # no ReLU flips from rounded folded weights blur the comparison.
+        write_case("resnet18", export(rn, spec, 17, fold_bn=False), rn.double(), spec, batch=1, big=True, where=CACHE)
+
+
+if __name__ == "__main__":
+    only = [a for a in sys.argv[1:] if not a.startswith("--")]
+    groups = {"cnn": cnn_cases, "act": activation_cases, "arith": arithmetic_cases, "head": head_cases,
+              "old": opset9_case, "tf": tf_like_case, "autopad": autopad_case, "sweep": opset_sweep,
+              "misc": misc_case, "ln": layer_norm_cases,
+              "vit": vit_cases}
+    for key, fn in groups.items():
+        if not only or key in only:
+            fn()
+    if not only or "whole" in only:
+        whole_models("--cache" in sys.argv)
