@@ -1,53 +1,57 @@
 import assert from "node:assert/strict";
-import { imageRequest, jsonRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
+import { decodeImage } from "../src/intake/decode.ts";
+import { toModelPixels } from "../src/intake/to_pixels.ts";
+import { parseManifest } from "../src/registry/load_manifest.ts";
+import { loadClassifier } from "../src/runtime/onnx_classifier.ts";
+import type { BackendChoice } from "../src/runtime/protocol.ts";
+import { startWorkerPool } from "../src/runtime/worker_pool.ts";
+import { imageRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
 
 const hasAdapter = Boolean(
   await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter(),
 );
 
-const PROBES = {
-  squeeze: false,
-  randomization: false,
-  minimalEpsilon: false,
-  fgsm: { eps: [0.05, 0.1] },
-  pgd: [{ norm: "linf", eps: 0.1, steps: 10 }],
-};
-
-interface BackendRun {
-  backend: string;
-  /** Softmax probabilities per image (10 classes). */
-  rows: number[][];
-  /** FGSM/PGD outcome per image and probe: success and adversarial class. */
-  probes: string[][];
-}
-
-async function runOn(backend: string, images: Uint8Array[]): Promise<BackendRun> {
+/** Softmax probabilities per image, through the HTTP API on the given backend. */
+async function probabilitiesOver(backend: string, images: Uint8Array[]): Promise<{ backend: string; rows: number[][] }> {
   const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: MODELS_DIR, ROBUSTCHECK_BACKEND: backend });
   try {
     const rows: number[][] = [];
-    const probes: string[][] = [];
     for (const bytes of images) {
       const r = await fetch(`${server.url}/v1/models/fashion-cnn/predict?topK=10`, imageRequest(bytes));
       const body = await r.json();
       const p = new Array(10).fill(0);
       for (const t of body.prediction.topK) p[t.index] = t.probability;
       rows.push(p);
-      const c = await fetch(
-        `${server.url}/v1/models/fashion-cnn/check`,
-        jsonRequest({ image: bytes.toBase64(), options: PROBES }),
-      );
-      const report = await c.json();
-      probes.push(
-        report.probes.map((q: { success: boolean; adversarial: { index: number } }) =>
-          `${q.success}:${q.adversarial.index}`
-        ),
-      );
     }
     const ready = await (await fetch(`${server.url}/readyz`)).json();
-    return { backend: ready.backend, rows, probes };
+    return { backend: ready.backend, rows };
   } finally {
     await server.shutdown();
   }
+}
+
+/** Exact gradients of both losses for every image and shipped model, on one backend. */
+async function gradientsOn(backend: BackendChoice, images: Uint8Array[]): Promise<Float32Array[]> {
+  const engine = await startWorkerPool({ backend, threads: 2, workers: 1 });
+  const out: Float32Array[] = [];
+  try {
+    for (const id of ["fashion-cnn", "fashion-rgb"]) {
+      const manifest = parseManifest(await Deno.readTextFile(`${MODELS_DIR}/${id}/manifest.json`), id);
+      const modelBytes = await Deno.readFile(`${MODELS_DIR}/${id}/model.onnx`);
+      const classifier = await loadClassifier({ engine, manifest, modelBytes, sha256: id });
+      assert.equal(classifier.gradientMode, "exact");
+      for (const bytes of images) {
+        const pixels = toModelPixels(decodeImage(bytes, 1e6), manifest.input).pixels;
+        for (const loss of ["ce", "margin"] as const) {
+          out.push((await classifier.gradient(pixels, 1, new Int32Array([2]), loss)).grad);
+        }
+      }
+      await classifier.release();
+    }
+  } finally {
+    engine.close();
+  }
+  return out;
 }
 
 function maxDiff(a: number[][], b: number[][]): number {
@@ -56,28 +60,47 @@ function maxDiff(a: number[][], b: number[][]): number {
   return m;
 }
 
-Deno.test("backends: native and WebGPU agree with WASM on probabilities and on gradient-based probes", async (t) => {
+/** Every gradient pair: max |Δ| ≤ 1e-3 × max |g| and cosine ≥ 0.9999. */
+function assertSameGradients(actual: Float32Array[], expected: Float32Array[]): void {
+  assert.equal(actual.length, expected.length);
+  actual.forEach((g, k) => {
+    const e = expected[k];
+    let diff = 0, scale = 0, dot = 0, na = 0, nb = 0;
+    for (let i = 0; i < e.length; i++) {
+      diff = Math.max(diff, Math.abs(g[i] - e[i]));
+      scale = Math.max(scale, Math.abs(e[i]));
+      dot += g[i] * e[i];
+      na += g[i] * g[i];
+      nb += e[i] * e[i];
+    }
+    assert.ok(diff <= 1e-3 * scale, `gradient ${k}: max |Δ| ${diff} vs max |g| ${scale}`);
+    assert.ok(dot / Math.sqrt(na * nb) >= 0.9999, `gradient ${k}: cosine ${dot / Math.sqrt(na * nb)}`);
+  });
+}
+
+Deno.test("backends: native and WebGPU agree with WASM on probabilities and on exact gradients", async (t) => {
   const images = (await loadFixtureImages("fashion", 6)).map((i) => i.bytes);
-  const wasm = await runOn("wasm", images);
+  const wasm = await probabilitiesOver("wasm", images);
   assert.equal(wasm.backend, "wasm");
+  const wasmGradients = await gradientsOn("wasm", images.slice(0, 3));
   await t.step("native (onnxruntime-node)", async () => {
-    const native = await runOn("native", images);
+    const native = await probabilitiesOver("native", images);
     assert.equal(native.backend, "native");
     assert.ok(maxDiff(native.rows, wasm.rows) < 1e-5, `max |Δp| ${maxDiff(native.rows, wasm.rows)}`);
-    assert.deepEqual(native.probes, wasm.probes);
+    assertSameGradients(await gradientsOn("native", images.slice(0, 3)), wasmGradients);
   });
   await t.step({
     name: "webgpu (software adapter; MaxPool gradient by equality mask)",
     ignore: !hasAdapter,
     fn: async () => {
-      const gpu = await runOn("webgpu", images);
+      const gpu = await probabilitiesOver("webgpu", images);
       assert.equal(gpu.backend, "webgpu");
       assert.ok(maxDiff(gpu.rows, wasm.rows) < 1e-4, `max |Δp| ${maxDiff(gpu.rows, wasm.rows)}`);
-      assert.deepEqual(gpu.probes, wasm.probes);
+      assertSameGradients(await gradientsOn("webgpu", images.slice(0, 3)), wasmGradients);
     },
   });
   await t.step("auto picks native where the addon loads", async () => {
-    const auto = await runOn("auto", images.slice(0, 1));
+    const auto = await probabilitiesOver("auto", images.slice(0, 1));
     assert.equal(auto.backend, "native");
   });
 });
