@@ -12,7 +12,10 @@ const hasAdapter = Boolean(
 );
 
 /** Softmax probabilities per image, through the HTTP API on the given backend. */
-async function probabilitiesOver(backend: string, images: Uint8Array[]): Promise<{ backend: string; rows: number[][] }> {
+async function probabilitiesOver(
+  backend: string,
+  images: Uint8Array[],
+): Promise<{ backend: string; rows: number[][] }> {
   const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: MODELS_DIR, ROBUSTCHECK_BACKEND: backend });
   try {
     const rows: number[][] = [];

@@ -1,8 +1,8 @@
 """Writes tests/fixtures/autodiff/: tiny ONNX models (one per op family / attribute variant) and
 expected logits, per-row loss and input gradients from torch autograd (float64).
 
-Run: /usr/bin/python3 tools/autodiff_fixtures.py [--cache]   (--cache also writes ResNet-18 into
-tmp/autodiff_cache/, gitignored, for the benchmark and the optional deep-net test).
+Run: /usr/bin/python3 tools/autodiff_fixtures.py [group ...]   (groups: see __main__; "whole" writes
+MobileNetV2 (width 0.35) and the full ResNet-18 with their torch gradients).
 
 Per case: <name>.onnx and <name>.json = {spec, batch, opset, pixels, labels, expected:{ce,margin}}.
 Whole-network cases store arrays in <name>.<array>.bin (float32 little-endian) instead.
@@ -25,7 +25,6 @@ from autodiff_reference import reference  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 OUT = os.path.join(ROOT, "tests", "fixtures", "autodiff")
-CACHE = os.path.join(ROOT, "tmp", "autodiff_cache")
 
 
 def spec_for(c, h, w, layout="NCHW", scale="unit", mean=None, std=None, kind="logits", inp="input", out="out"):
@@ -405,19 +404,19 @@ def opset_sweep():
         write_case(f"sweep_opset{opset}", upgrade(latest, opset), ref, spec)
 
 
-def whole_models(cache):
+def whole_models():
     import torchvision
     torch.manual_seed(0)
     mnet = torchvision.models.mobilenet_v2(width_mult=0.35, num_classes=10).eval()
     spec = spec_for(3, 64, 64, mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
     write_case("mobilenet_v2_w035", export(mnet, spec, 13), mnet.double(), spec, big=True)
-    if cache:
-        torch.manual_seed(0)
-        rn = torchvision.models.resnet18(num_classes=1000).eval()
-        spec = spec_for(3, 224, 224, mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
-        # BatchNormalization kept (not folded into Conv): the ONNX weights are then exactly torch's, so
-        # no ReLU flips from rounded folded weights blur the comparison.
-        write_case("resnet18", export(rn, spec, 17, fold_bn=False), rn.double(), spec, batch=1, big=True, where=CACHE)
+    torch.manual_seed(0)
+    rn = torchvision.models.resnet18(num_classes=1000).eval()
+    spec = spec_for(3, 224, 224, mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    # BatchNormalization kept (not folded into Conv): the ONNX weights are then exactly torch's, so
+    # no ReLU flips from rounded folded weights blur the comparison. Committed (47 MB, under the
+    # project's 50 MB bound) so that CI checks a full-size network without Python.
+    write_case("resnet18", export(rn, spec, 17, fold_bn=False), rn.double(), spec, batch=1, big=True)
 
 
 if __name__ == "__main__":
@@ -430,4 +429,4 @@ if __name__ == "__main__":
         if not only or key in only:
             fn()
     if not only or "whole" in only:
-        whole_models("--cache" in sys.argv)
+        whole_models()

@@ -15,8 +15,8 @@ function compare(a: Float32Array, b: Float32Array): { cosine: number; relNorm: n
   return { cosine: dot / Math.sqrt(na * nb), relNorm: Math.sqrt(nd / nb) };
 }
 
-async function deepCheck(name: string, dir?: URL): Promise<void> {
-  const f = loadFixture(name, dir);
+async function deepCheck(name: string): Promise<void> {
+  const f = loadFixture(name);
   const { channels: c, height: h, width: w } = f.spec.input;
   for (const loss of ["ce", "margin"] as const) {
     for (const maxPool of ["indices", "mask"] as const) {
@@ -35,20 +35,7 @@ async function deepCheck(name: string, dir?: URL): Promise<void> {
 Deno.test("MobileNetV2 (width 0.35, random weights): gradient matches torch autograd", () =>
   deepCheck("mobilenet_v2_w035"));
 
-const CACHE = new URL("../../tmp/autodiff_cache/", import.meta.url);
-const haveResnet = (() => {
-  try {
-    return Deno.statSync(new URL("resnet18.onnx", CACHE)).isFile;
-  } catch {
-    return false;
-  }
-})();
-Deno.test({
-  name: "ResNet-18 (random weights, 224²): gradient matches torch autograd",
-  ignore: !haveResnet,
-  fn: () => deepCheck("resnet18", CACHE),
-});
-if (!haveResnet) console.warn("ResNet-18 test skipped: run /usr/bin/python3 tools/autodiff_fixtures.py whole --cache");
+Deno.test("ResNet-18 (random weights, 224²): gradient matches torch autograd", () => deepCheck("resnet18"));
 
 // Shipped models (models/<id>/model.onnx + manifest.json), once they exist.
 const MODELS = new URL("../../models/", import.meta.url);

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { imageRequest, jsonRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
+
+Deno.test("responsiveness: /healthz answers while a long check is still running", async () => {
+  const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: MODELS_DIR });
+  try {
+    // An image the robust model classifies correctly with a wide margin, so ε = 0.01 cannot flip it
+    // and all 300 steps × 4 restarts run.
+    const candidates = await loadFixtureImages("fashion", 20);
+    let image = candidates[0];
+    for (const c of candidates) {
+      const r = await fetch(`${server.url}/v1/models/fashion-cnn-robust/predict`, imageRequest(c.bytes));
+      const { prediction } = await r.json();
+      if (prediction.index === c.label && prediction.confidence > 0.95) {
+        image = c;
+        break;
+      }
+    }
+    let checkDone = false;
+    // The robust model resists, so 300 PGD steps × 4 restarts run to the end.
+    const check = fetch(
+      `${server.url}/v1/models/fashion-cnn-robust/check`,
+      jsonRequest({
+        image: image.bytes.toBase64(),
+        options: {
+          label: image.label,
+          squeeze: false,
+          randomization: false,
+          fgsm: false,
+          minimalEpsilon: false,
+          pgd: [{ norm: "linf", eps: 0.01, steps: 300, restarts: 4, randomStart: true }],
+        },
+      }),
+    ).then(async (r) => {
+      checkDone = true;
+      return await r.json();
+    });
+    const healthChecks: boolean[] = [];
+    for (let i = 0; i < 5; i++) {
+      const health = await fetch(`${server.url}/healthz`);
+      assert.deepEqual(await health.json(), { status: "ok" });
+      healthChecks.push(checkDone);
+    }
+    const report = await check;
+    assert.equal(report.probes[0].restarts, 4);
+    assert.equal(report.probes[0].success, false, "ε = 0.01 should not break the robust model here");
+    assert.deepEqual(healthChecks, [false, false, false, false, false], "health answered only after the check");
+  } finally {
+    await server.shutdown();
+  }
+});
