@@ -1,17 +1,18 @@
 /**
  * Per-row classification losses on logits `[rows, classes]`, the same definitions the derived
- * gradient graph computes (docs/ARCHITECTURE.md):
+ * gradient graph computes (docs/ARCHITECTURE.md), in float64 (finite differences of these losses
+ * — SPSA, the gradient check — need more than float32's 7 digits):
  * - `ce`: −log softmax(z)[y], with the max subtracted first for stability;
  * - `margin` (Carlini & Wagner): max_{j≠y} z_j − z_y.
  */
 export function rowLosses(
-  logits: Float32Array,
+  logits: ArrayLike<number>,
   classes: number,
-  labels: Int32Array,
+  labels: ArrayLike<number>,
   kind: "ce" | "margin",
-): Float32Array {
+): Float64Array {
   const rows = labels.length;
-  const out = new Float32Array(rows);
+  const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
     const y = labels[r];

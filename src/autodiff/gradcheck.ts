@@ -8,11 +8,20 @@
  * crossed within ±h bias large steps and float32 rounding biases small ones, so each direction
  * takes the best of h ∈ {1e-2, 1e-3, 1e-4}. Error = |fd − exact| / Σ|gᵢdᵢ| (normalised by the
  * absolute contributions, so cancellation inside ⟨g, d⟩ cannot blow it up; 1e-12 floor).
- * Also reports max |derived logits − original logits|.
+ * Also reports max |derived logits − original logits|, and — for inputs of at most
+ * SPSA_COMPARE_MAX_SIZE values — the cosine between the exact gradient and the service's SPSA
+ * estimate at its default budget on the first input (what a model without a rule would get).
  */
 import * as ort from "onnxruntime-web";
+import { rowLosses } from "../../kernels/loss.ts";
+import { toModelInput } from "../../kernels/preprocess.ts";
+import { createRng } from "../../kernels/rng.ts";
 import { deriveGradientModel, type GradientSpec } from "./derive.ts";
 import type { LossKind } from "../runtime/classifier.ts";
+import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient, spsaSamples } from "../runtime/spsa.ts";
+
+/** Largest input (values) for which the SPSA comparison runs: it costs ~1.5·d forward passes. */
+export const SPSA_COMPARE_MAX_SIZE = 16384;
 
 ort.env.wasm.numThreads = 1;
 
@@ -34,40 +43,13 @@ export interface GradientCheck {
   /** max |derived logits − original outputs| over the sampled inputs. */
   logitsMaxAbsDiff: number;
   buildMs: number;
+  /** Cosine between the exact gradient and a default-budget SPSA estimate (null: input too large). */
+  spsaCosine: number | null;
 }
 
-/** xorshift32 in [0,1): reproducible probes without extra dependencies. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
-
-/** Original model input from [0,1] NCHW pixels (the manifest preprocessing). */
-function preprocess(pixels: Float32Array, spec: GradientSpec): Float32Array {
-  const { channels: c, height: h, width: w, scale, mean, std, layout } = spec.input;
-  const s = scale === "byte" ? 255 : 1;
-  const out = new Float32Array(pixels.length);
-  for (let ch = 0; ch < c; ch++) {
-    for (let p = 0; p < h * w; p++) {
-      const v = (pixels[ch * h * w + p] * s - mean[ch]) / std[ch];
-      out[layout === "NHWC" ? p * c + ch : ch * h * w + p] = v;
-    }
-  }
-  return out;
-}
-
-/** ce = −log softmax(z)[y]; margin = max_{j≠y} z_j − z_y (float64). */
-export function lossOf(z: readonly number[], label: number, kind: LossKind): number {
-  if (kind === "margin") return Math.max(...z.filter((_, j) => j !== label)) - z[label];
-  const m = Math.max(...z);
-  return m + Math.log(z.reduce((acc, v) => acc + Math.exp(v - m), 0)) - z[label];
+/** Loss of one logits row in float64 (kernels/loss.ts). */
+export function lossOf(z: ArrayLike<number>, label: number, kind: LossKind): number {
+  return rowLosses(z, z.length, [label], kind)[0];
 }
 
 /** Derive the gradient model for `spec` and check it numerically (see module doc). */
@@ -85,8 +67,9 @@ export async function checkGradient(
   const dims = [1, c, h, w];
   const session = await ort.InferenceSession.create(derived.bytes);
   const original = await ort.InferenceSession.create(modelBytes);
-  const random = rng(seed);
+  const random = createRng(seed).next;
   let maxRelError = 0, logitsMaxAbsDiff = 0;
+  let spsaCosine: number | null = null;
   try {
     const run = async (x: Float32Array, label: number) => {
       const out = await session.run({
@@ -97,7 +80,11 @@ export async function checkGradient(
     };
     const originalLogits = async (x: Float32Array): Promise<number[]> => {
       const ref = await original.run({
-        [spec.input.name]: new ort.Tensor("float32", preprocess(x, spec), layout === "NHWC" ? [1, h, w, c] : dims),
+        [spec.input.name]: new ort.Tensor(
+          "float32",
+          toModelInput(x, { n: 1, spec: { ...spec.input, channels: c as 1 | 3 } }),
+          layout === "NHWC" ? [1, h, w, c] : dims,
+        ),
       });
       const raw = ref[spec.output.name].data as Float32Array;
       return Array.from(raw, (v) => (spec.output.kind === "probabilities" ? Math.log(Math.max(v, 1e-30)) : v));
@@ -108,6 +95,17 @@ export async function checkGradient(
       const label = Math.floor(random() * z0.length);
       const at = await run(x, label);
       z0.forEach((v, i) => (logitsMaxAbsDiff = Math.max(logitsMaxAbsDiff, Math.abs(v - at.logits[i]))));
+      if (k === 0 && n <= SPSA_COMPARE_MAX_SIZE) {
+        // Row by row: the original model may have a fixed batch of 1.
+        const forward = async (pixels: Float32Array, batch: number) => {
+          const rows = [];
+          for (let r = 0; r < batch; r++) rows.push(...await originalLogits(pixels.slice(r * n, (r + 1) * n)));
+          return Float32Array.from(rows);
+        };
+        const options = { samples: spsaSamples(n), delta: SPSA_DELTA, maxBatchRows: SPSA_MAX_BATCH_ROWS, seed };
+        const estimate = await spsaGradient(forward, x, 1, Int32Array.of(label), loss, options);
+        spsaCosine = cosine(estimate.grad, at.grad);
+      }
       for (let j = 0; j < directions; j++) {
         const d = new Float32Array(n);
         const support = Math.min(64, Math.max(4, Math.round(n / 100)));
@@ -128,5 +126,22 @@ export async function checkGradient(
     await session.release();
     await original.release();
   }
-  return { mode: "exact", maxRelError, ok: maxRelError <= tolerance, logitsMaxAbsDiff, buildMs: derived.buildMs };
+  return {
+    mode: "exact",
+    maxRelError,
+    ok: maxRelError <= tolerance,
+    logitsMaxAbsDiff,
+    buildMs: derived.buildMs,
+    spsaCosine,
+  };
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(Math.max(na * nb, 1e-300));
 }

@@ -32,6 +32,8 @@ export interface InspectReport {
     ok: boolean;
     logitsMaxAbsDiff?: number;
     buildMs?: number;
+    /** Exact mode: cosine of a default-budget SPSA estimate with the exact gradient (small inputs). */
+    spsaCosine?: number | null;
   };
 }
 
@@ -76,7 +78,12 @@ function render(r: InspectReport): string {
   lines.push(
     g.mode === "exact"
       ? `gradient  exact; finite differences: max relative error ${g.maxRelError!.toExponential(2)}, ` +
-        `logits vs original max |Δ| ${g.logitsMaxAbsDiff!.toExponential(2)} → ${g.ok ? "OK" : "MISMATCH"}`
+        `logits vs original max |Δ| ${g.logitsMaxAbsDiff!.toExponential(2)} → ${g.ok ? "OK" : "MISMATCH"}` +
+        (g.spsaCosine == null
+          ? ""
+          : `\n          SPSA fallback at its default budget: cosine ${
+            g.spsaCosine.toFixed(3)
+          } with the exact gradient`)
       : "gradient  spsa (no exact gradient: ops above lack a rule)",
   );
   return lines.join("\n");

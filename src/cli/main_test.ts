@@ -61,3 +61,17 @@ Deno.test("cli without a command prints usage and exits 2", async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /usage: deno task cli inspect/);
 });
+
+Deno.test("inspect reports how well the SPSA fallback would track the exact gradient", async () => {
+  const r = await cli(
+    "inspect",
+    "models/fashion-cnn/model.onnx",
+    "--json",
+    "--manifest",
+    "models/fashion-cnn/manifest.json",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.gradient.mode, "exact");
+  assert.ok(report.gradient.spsaCosine > 0.5, `SPSA cosine ${report.gradient.spsaCosine}`);
+});

@@ -76,5 +76,5 @@ export async function spsaGradient(
       }
     }
   }
-  return { logits: cleanLogits, loss: rowLosses(cleanLogits, classes, labels, loss), grad };
+  return { logits: cleanLogits, loss: Float32Array.from(rowLosses(cleanLogits, classes, labels, loss)), grad };
 }
