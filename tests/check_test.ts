@@ -55,7 +55,15 @@ Deno.test("check: the default report has every section, is consistent, and is de
     assert.ok(report.score >= 0 && report.score <= 1);
     assert.equal(report.verdict.fragile, report.probes.some((p: Report) => p.success));
     for (
-      const stage of ["predictionMs", "squeezeMs", "randomizationMs", "fgsmMs", "pgdMs", "minimalEpsilonMs", "totalMs"]
+      const stage of [
+        "screeningForwardMs",
+        "squeezeMs",
+        "randomizationMs",
+        "fgsmMs",
+        "pgdMs",
+        "minimalEpsilonMs",
+        "totalMs",
+      ]
     ) {
       assert.equal(typeof report.timings[stage], "number", stage);
     }

@@ -1,7 +1,6 @@
 import { drawResizePad, resizePadForward, type ResizePadRange } from "../../kernels/resize.ts";
 import { createRng } from "../../kernels/rng.ts";
 import { argmax } from "../../kernels/softmax.ts";
-import type { Classifier } from "../runtime/classifier.ts";
 
 export interface RandomizationVotes {
   draws: number;
@@ -12,32 +11,36 @@ export interface RandomizationVotes {
 }
 
 /**
- * Xie et al.'s randomized resizing + padding as a signal: `draws` transforms are drawn from the
- * seeded RNG (see drawResizePad for the order of draws), applied to the image, and classified in
- * one batch. Low agreement with the clean prediction means the decision is unstable.
+ * Xie et al.'s randomized resizing + padding as a signal: `draws` transforms drawn from the seeded
+ * RNG (see drawResizePad for the order of draws) applied to one CHW image, stacked as one batch.
  */
-export async function randomizationVotes(
-  classifier: Classifier,
+export function resizePadDraws(
   pixels: Float32Array,
-  cleanIndex: number,
+  shape: { channels: number; height: number; width: number },
   options: ResizePadRange & { draws: number; seed: number },
-): Promise<RandomizationVotes> {
-  const { channels, height, width } = classifier.manifest.input;
-  const shape = { n: 1, channels, height, width };
+): Float32Array {
   const rng = createRng(options.seed);
   const next = () => rng.next();
-  const size = pixels.length;
-  const batch = new Float32Array(options.draws * size);
+  const batch = new Float32Array(options.draws * pixels.length);
   for (let d = 0; d < options.draws; d++) {
-    batch.set(resizePadForward(pixels, shape, drawResizePad(next, options)), d * size);
+    batch.set(resizePadForward(pixels, { n: 1, ...shape }, drawResizePad(next, options)), d * pixels.length);
   }
-  const logits = await classifier.logits(batch, options.draws);
-  const predicted = argmax(logits, { rows: options.draws, cols: classifier.manifest.labels.length });
+  return batch;
+}
+
+/** Votes of the draws' logits; low agreement with the clean prediction means an unstable decision. */
+export function votesFromLogits(
+  logits: Float32Array,
+  draws: number,
+  classes: number,
+  cleanIndex: number,
+): RandomizationVotes {
+  const predicted = argmax(logits, { rows: draws, cols: classes });
   const votes: Record<string, number> = {};
   let agree = 0;
   for (const index of predicted) {
     votes[index] = (votes[index] ?? 0) + 1;
     if (index === cleanIndex) agree++;
   }
-  return { draws: options.draws, agreement: agree / options.draws, votes };
+  return { draws, agreement: agree / draws, votes };
 }

@@ -8,9 +8,9 @@ import type { Classifier } from "../runtime/classifier.ts";
 import { spsaCostPerRow } from "../runtime/spsa.ts";
 import type { EffectiveOptions } from "./defaults.ts";
 import { amplifiedPerturbation, pngBase64 } from "./images.ts";
-import { randomizationVotes } from "./randomization.ts";
+import { resizePadDraws, votesFromLogits } from "./randomization.ts";
 import { combineScore, fragilityPart, type ScoreParts, squeezePart } from "./score.ts";
-import { squeezeScores } from "./squeeze.ts";
+import { scoresFromLogits, squeezedBatch } from "./squeeze.ts";
 
 export type ThresholdSource = "request" | "calibration" | "manifest" | "none";
 
@@ -126,7 +126,7 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
   const { channels, height, width } = classifier.manifest.input;
   const shape = { channels, height, width };
   const timings: Record<string, number> = {};
-  const timed = async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
+  const timed = async <T>(stage: string, work: () => T | Promise<T>): Promise<T> => {
     const start = performance.now();
     try {
       return await work();
@@ -136,7 +136,26 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
   };
   const started = performance.now();
 
-  const cleanLogits = await timed("predictionMs", () => classifier.logits(pixels, 1));
+  // The clean image, its squeezed versions and the randomization draws: one batched forward pass.
+  const squeezers = options.squeeze ? options.squeeze.squeezers : [];
+  const squeezed = await timed("squeezeMs", () => squeezedBatch(pixels, shape, squeezers));
+  const r = options.randomization;
+  const drawn = r
+    ? await timed(
+      "randomizationMs",
+      () => resizePadDraws(pixels, shape, { ...r, seed: stageSeed(options.seed, STAGE.randomization) }),
+    )
+    : new Float32Array();
+  const screening = new Float32Array(pixels.length + squeezed.length + drawn.length);
+  screening.set(pixels);
+  screening.set(squeezed, pixels.length);
+  screening.set(drawn, pixels.length + squeezed.length);
+  const rows = 1 + squeezers.length + (r ? r.draws : 0);
+  const classes = names.length;
+  const screeningLogits = await timed("screeningForwardMs", () => classifier.logits(screening, rows));
+  const cleanLogits = screeningLogits.subarray(0, classes);
+  const squeezedLogits = screeningLogits.subarray(classes, (1 + squeezers.length) * classes);
+  const drawLogits = screeningLogits.subarray((1 + squeezers.length) * classes);
   const prediction = rankPrediction(cleanLogits, names, options.topK);
   const label = options.label ?? prediction.index;
   const target = options.target;
@@ -165,28 +184,19 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
 
   let squeeze: CheckReport["squeeze"] = null;
   if (options.squeeze) {
-    const squeezers = options.squeeze.squeezers;
-    const s = await timed("squeezeMs", () => squeezeScores(classifier, pixels, cleanLogits, squeezers));
+    const scores = scoresFromLogits(cleanLogits, squeezedLogits, squeezers);
     const threshold = input.threshold.value;
     squeeze = {
-      ...s,
+      ...scores,
       threshold,
       thresholdSource: input.threshold.source,
-      flagged: threshold !== null && s.joint > threshold,
+      flagged: threshold !== null && scores.joint > threshold,
     };
   }
 
   let randomization: CheckReport["randomization"] = null;
-  if (options.randomization) {
-    const r = options.randomization;
-    const votes = await timed(
-      "randomizationMs",
-      () =>
-        randomizationVotes(classifier, pixels, prediction.index, {
-          ...r,
-          seed: stageSeed(options.seed, STAGE.randomization),
-        }),
-    );
+  if (r) {
+    const votes = votesFromLogits(drawLogits, r.draws, classes, prediction.index);
     let eot: NonNullable<CheckReport["randomization"]>["eot"] = null;
     if (r.eot) {
       const e = r.eot;

@@ -10,6 +10,8 @@ export interface SqueezeScores {
   joint: number;
 }
 
+type ImageShape = { channels: number; height: number; width: number };
+
 /** Stable report names: `bitDepth:5`, `median:2`, `nonLocalMeans:13-3-2`. */
 export function squeezerName(s: Squeezer): string {
   if (s.kind === "bitDepth") return `bitDepth:${s.bits}`;
@@ -17,35 +19,31 @@ export function squeezerName(s: Squeezer): string {
   return `nonLocalMeans:${s.search}-${s.patch}-${s.h}`;
 }
 
-export function applySqueezer(
-  s: Squeezer,
-  pixels: Float32Array,
-  shape: { channels: number; height: number; width: number },
-): Float32Array {
+export function applySqueezer(s: Squeezer, pixels: Float32Array, shape: ImageShape): Float32Array {
   if (s.kind === "bitDepth") return bitDepth(pixels, s.bits);
   if (s.kind === "median") return median(pixels, shape, s.size);
   return nonLocalMeans(pixels, { n: 1, ...shape }, { search: s.search, patch: s.patch, h: s.h });
 }
 
+/** The squeezed versions of one CHW image, stacked as one batch in squeezer order. */
+export function squeezedBatch(pixels: Float32Array, shape: ImageShape, squeezers: readonly Squeezer[]): Float32Array {
+  const batch = new Float32Array(squeezers.length * pixels.length);
+  squeezers.forEach((s, i) => batch.set(applySqueezer(s, pixels, shape), i * pixels.length));
+  return batch;
+}
+
 /**
- * Feature squeezing (Xu et al., NDSS 2018): every squeezed version of one image goes through the
- * model in one batch; each score is ‖softmax(f(x)) − softmax(f(squeeze(x)))‖₁ (float64 sum).
+ * Feature squeezing scores (Xu et al., NDSS 2018): each score is
+ * ‖softmax(f(x)) − softmax(f(squeeze(x)))‖₁ (float64 sum), the joint score their maximum.
  */
-export async function squeezeScores(
-  classifier: Classifier,
-  pixels: Float32Array,
+export function scoresFromLogits(
   cleanLogits: Float32Array,
+  squeezedLogits: Float32Array,
   squeezers: readonly Squeezer[],
-): Promise<SqueezeScores> {
-  const { channels, height, width } = classifier.manifest.input;
-  const shape = { channels, height, width };
-  const size = pixels.length;
-  const batch = new Float32Array(squeezers.length * size);
-  squeezers.forEach((s, i) => batch.set(applySqueezer(s, pixels, shape), i * size));
+): SqueezeScores {
   const classes = cleanLogits.length;
-  const logits = await classifier.logits(batch, squeezers.length);
   const clean = softmax(cleanLogits, { rows: 1, cols: classes });
-  const squeezed = softmax(logits, { rows: squeezers.length, cols: classes });
+  const squeezed = softmax(squeezedLogits, { rows: squeezers.length, cols: classes });
   const scores: Record<string, number> = {};
   let joint = 0;
   squeezers.forEach((s, i) => {
@@ -55,4 +53,15 @@ export async function squeezeScores(
     joint = Math.max(joint, l1);
   });
   return { scores, joint };
+}
+
+/** Squeezes one image and scores it, all squeezed versions in one batched forward pass. */
+export async function squeezeScores(
+  classifier: Classifier,
+  pixels: Float32Array,
+  cleanLogits: Float32Array,
+  squeezers: readonly Squeezer[],
+): Promise<SqueezeScores> {
+  const batch = squeezedBatch(pixels, classifier.manifest.input, squeezers);
+  return scoresFromLogits(cleanLogits, await classifier.logits(batch, squeezers.length), squeezers);
 }
