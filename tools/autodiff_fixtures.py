@@ -350,6 +350,68 @@ def autopad_case():
     write_case("autopad_variants", model.SerializeToString(), fn, spec_for(3, 7, 7, inp="x", out="y"))
 
 
+def conv_flip_cases():
+    """Stride-1 Convs whose backward is a plain Conv with the flipped kernel (asymmetric pads,
+    dilation, groups, depthwise, 1x1, auto_pad), and ones that keep ConvTranspose."""
+    def build(name, c, h, w, convs, classes, seed):
+        rng = np.random.default_rng(seed)
+        inits, nodes, prev, params = [], [], "x", []
+        for i, (shape, attrs, bias) in enumerate(convs):
+            wt = rng.uniform(-0.5, 0.5, shape).astype(np.float32)
+            bt = rng.uniform(-0.5, 0.5, (shape[0],)).astype(np.float32) if bias else None
+            inits.append(numpy_helper.from_array(wt, f"W{i}"))
+            ins = [prev, f"W{i}"]
+            if bt is not None:
+                inits.append(numpy_helper.from_array(bt, f"B{i}"))
+                ins.append(f"B{i}")
+            nodes.append(helper.make_node("Conv", ins, [f"c{i}"], **attrs))
+            nodes.append(helper.make_node("Relu", [f"c{i}"], [f"r{i}"]))
+            prev = f"r{i}"
+            params.append((wt, bt, attrs))
+
+        def features(x):
+            for wt, bt, attrs in params:
+                k = wt.shape[2:]
+                d = attrs.get("dilations", [1, 1])
+                if attrs.get("auto_pad") == "SAME_UPPER":  # stride 1: total d*(K-1), odd half at the end
+                    t = [d[j] * (k[j] - 1) for j in range(2)]
+                    pads = [t[0] // 2, t[1] // 2, t[0] - t[0] // 2, t[1] - t[1] // 2]
+                else:
+                    pads = attrs.get("pads", [0, 0, 0, 0])
+                x = F.pad(x, (pads[1], pads[3], pads[0], pads[2]))
+                b = None if bt is None else torch.tensor(bt, dtype=x.dtype)
+                x = torch.relu(F.conv2d(x, torch.tensor(wt, dtype=x.dtype), b, dilation=d, groups=attrs.get("group", 1)))
+            return x
+
+        with torch.no_grad():
+            flat = features(torch.zeros(1, c, h, w, dtype=torch.float64)).numel()
+        fc = rng.uniform(-0.2, 0.2, (flat, classes)).astype(np.float32)
+        inits.append(numpy_helper.from_array(fc, "FC"))
+        nodes += [helper.make_node("Flatten", [prev], ["f"]), helper.make_node("MatMul", ["f", "FC"], ["y"])]
+        graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", c, h, w])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", classes])], inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 7
+        write_case(name, model.SerializeToString(), lambda x: features(x).flatten(1) @ torch.tensor(fc, dtype=x.dtype),
+                   spec_for(c, h, w, inp="x", out="y"))
+
+    # ONNX pads = [h_begin, w_begin, h_end, w_end]; the first Conv maps 9x8 to 8x9, the rest keep it.
+    build("conv_flip_chain", 3, 9, 8, [
+        ((4, 3, 3, 3), dict(pads=[0, 2, 1, 1]), True),                       # asymmetric pads
+        ((4, 4, 3, 2), dict(pads=[3, 1, 1, 0], dilations=[2, 1]), False),    # dilation, p' = [1,0,3,1]
+        ((6, 2, 2, 2), dict(auto_pad="SAME_UPPER", group=2), True),          # even kernel, groups
+        ((6, 1, 3, 3), dict(pads=[2, 1, 2, 3], dilations=[2, 2], group=6), False),  # dilated depthwise
+        ((5, 6, 1, 1), {}, True),                                            # 1x1
+    ], 4, 21)
+    # ConvTranspose kept: pads beyond d*(K-1) (p' < 0), and far fewer input than output channels.
+    build("conv_flip_fallback", 3, 6, 6, [
+        ((4, 3, 1, 1), dict(pads=[1, 0, 0, 2]), True),
+        ((4, 4, 3, 3), dict(pads=[3, 1, 0, 2]), False),
+        ((2, 4, 3, 3), dict(pads=[1, 1, 1, 1]), True),                       # flips
+        ((20, 2, 3, 3), dict(pads=[1, 1, 1, 1]), True),
+    ], 3, 22)
+
+
 class Sweep(nn.Module):
     """One net touching the ops whose signatures changed across opsets 9-21."""
 
@@ -423,7 +485,7 @@ if __name__ == "__main__":
     only = [a for a in sys.argv[1:] if not a.startswith("--")]
     groups = {"cnn": cnn_cases, "act": activation_cases, "arith": arithmetic_cases, "head": head_cases,
               "old": opset9_case, "tf": tf_like_case, "autopad": autopad_case, "sweep": opset_sweep,
-              "misc": misc_case, "ln": layer_norm_cases,
+              "misc": misc_case, "ln": layer_norm_cases, "convflip": conv_flip_cases,
               "vit": vit_cases}
     for key, fn in groups.items():
         if not only or key in only:
