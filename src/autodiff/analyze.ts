@@ -9,7 +9,7 @@ import type { GraphBuilder } from "./graph.ts";
 import { DataType, type GraphProto, type NodeProto, type TensorProto, toNumber, type ValueInfoProto } from "./proto.ts";
 import { RULES } from "./rules/index.ts";
 import type { Dim, MaxPoolMode, OpRule, RuleContext, TensorInfo } from "./rules/types.ts";
-import { isReadable, makeTensor, readTensor } from "./tensor.ts";
+import { isReadable, makeTensor, readFloat32, readTensor } from "./tensor.ts";
 
 const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE]);
 const CONTROL_FLOW = new Set(["If", "Loop", "Scan"]);
@@ -44,6 +44,7 @@ function initializerInfo(t: TensorProto): TensorInfo {
   const size = dims.reduce((a, b) => a * b, 1);
   const info: TensorInfo = { shape: dims, elemType: t.data_type ?? 0 };
   if (size <= SMALL && isReadable(t)) info.value = readTensor(t).data;
+  if (info.elemType === DataType.FLOAT && isReadable(t)) info.floats = () => readFloat32(t);
   return info;
 }
 

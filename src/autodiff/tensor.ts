@@ -23,6 +23,20 @@ export function isReadable(t: TensorProto): boolean {
   return t.data_location !== 1 && BYTES[t.data_type ?? 0] !== undefined;
 }
 
+/**
+ * A float32 TensorProto's values as a Float32Array, decoded straight from raw_data (little-endian
+ * per the ONNX spec) or float_data: large weights stay out of plain number arrays.
+ */
+export function readFloat32(t: TensorProto): Float32Array {
+  if (t.data_type !== DataType.FLOAT || !isReadable(t)) throw new Error(`tensor ${t.name}: not readable float32`);
+  const raw = t.raw_data;
+  if (!raw || raw.length === 0) return Float32Array.from(t.float_data);
+  const out = new Float32Array(raw.length / 4);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
 /** Decode a TensorProto's values (raw_data or the typed repeated field). */
 export function readTensor(t: TensorProto): TensorValue {
   const dims = t.dims.map(toNumber);

@@ -69,8 +69,12 @@ export const convRule: OpRule = {
     const group = attrInt(ctx.node, "group", 1);
     const w = ctx.info(1);
     const pads = flippedPads(win, wShape, group);
-    if (pads && w.elemType === DataType.FLOAT && w.value?.every((v) => typeof v === "number")) {
-      const flipped = flipConvWeight(w.value as number[], wShape, group);
+    const weights = pads && (w.floats?.() ??
+      (w.elemType === DataType.FLOAT && w.value?.every((v) => typeof v === "number")
+        ? w.value as number[]
+        : undefined));
+    if (pads && weights) {
+      const flipped = flipConvWeight(weights, wShape, group);
       const dx = ctx.b.op(
         "Conv",
         [g!, ctx.b.constF32(flipped, [wShape[1] * group, wShape[0] / group, ...win.kernel])],

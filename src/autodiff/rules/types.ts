@@ -12,6 +12,8 @@ export interface TensorInfo {
   elemType: number;
   /** Row-major values; symbolic entries appear when a value derives from a symbolic dim. */
   value?: Dim[];
+  /** A float32 initializer of any size, decoded on demand (rules that rewrite weights use it). */
+  floats?: () => Float32Array;
 }
 
 export type MaxPoolMode = "indices" | "mask";
