@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { imageRequest, loadFixtureImages, MODELS_DIR } from "./support/server.ts";
-
-async function copyModel(from: string, to: string, edit?: (manifest: Record<string, unknown>) => void): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  await Deno.copyFile(join(from, "model.onnx"), join(to, "model.onnx"));
-  const manifest = JSON.parse(await Deno.readTextFile(join(from, "manifest.json")));
-  edit?.(manifest);
-  await Deno.writeTextFile(join(to, "manifest.json"), JSON.stringify(manifest));
-}
+import { copyModel, imageRequest, loadFixtureImages, MODELS_DIR } from "./support/server.ts";
 
 /** Starts `main.ts` as the README does and waits for its listening line. */
 async function startMain(env: Record<string, string>) {

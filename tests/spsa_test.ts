@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { jsonRequest, loadFixtureImages, startTestServer } from "./support/server.ts";
-
-const FIXTURE_MODELS = new URL("./fixtures/models/", import.meta.url).pathname;
+import { fixtureModelsDir, jsonRequest, loadFixtureImages, startTestServer } from "./support/server.ts";
 
 Deno.test("spsa: a model with an op lacking a rule is served with SPSA gradients, and says so", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "robustcheck-models-" });
-  await Deno.mkdir(join(dir, "fashion-softplus"));
-  for (const f of ["model.onnx", "manifest.json"]) {
-    await Deno.copyFile(join(FIXTURE_MODELS, "fashion-softplus", f), join(dir, "fashion-softplus", f));
-  }
+  const dir = await fixtureModelsDir("fashion-softplus");
   const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: dir });
   try {
     const info = await (await fetch(`${server.url}/v1/models/fashion-softplus`)).json();

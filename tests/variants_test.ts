@@ -1,13 +1,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { imageRequest, jsonRequest, loadFixtureImages, startTestServer } from "./support/server.ts";
+import {
+  FIXTURE_MODELS_DIR,
+  fixtureModelsDir,
+  imageRequest,
+  jsonRequest,
+  loadFixtureImages,
+  startTestServer,
+} from "./support/server.ts";
 
-const MODEL = new URL("./fixtures/models/fashion-nhwc-prob/", import.meta.url).pathname;
+const MODEL = join(FIXTURE_MODELS_DIR, "fashion-nhwc-prob");
 
 Deno.test("variants: fixed batch 1, NHWC, byte scale, opset 11, probabilities output — served, checked, gradient verified", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "robustcheck-models-" });
-  await Deno.mkdir(join(dir, "variant"));
-  for (const f of ["model.onnx", "manifest.json"]) await Deno.copyFile(join(MODEL, f), join(dir, "variant", f));
+  const dir = await fixtureModelsDir("fashion-nhwc-prob");
   const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: dir });
   try {
     const info = await (await fetch(`${server.url}/v1/models/fashion-nhwc-prob`)).json();

@@ -46,6 +46,27 @@ export async function loadFixtureImages(set: "fashion" | "fashion-rgb", limit = 
 }
 
 export const MODELS_DIR = new URL("../../models/", import.meta.url).pathname;
+export const FIXTURE_MODELS_DIR = new URL("../fixtures/models/", import.meta.url).pathname;
+
+/** Copies a model folder (model.onnx + manifest.json), optionally editing the manifest on the way. */
+export async function copyModel(
+  from: string,
+  to: string,
+  edit?: (manifest: Record<string, unknown>) => void,
+): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  await Deno.copyFile(`${from}/model.onnx`, `${to}/model.onnx`);
+  const manifest = JSON.parse(await Deno.readTextFile(`${from}/manifest.json`));
+  edit?.(manifest);
+  await Deno.writeTextFile(`${to}/manifest.json`, JSON.stringify(manifest));
+}
+
+/** A temporary models directory holding copies of the given fixture models. */
+export async function fixtureModelsDir(...ids: string[]): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "robustcheck-models-" });
+  for (const id of ids) await copyModel(`${FIXTURE_MODELS_DIR}${id}`, `${dir}/${id}`);
+  return dir;
+}
 
 export function imageRequest(bytes: Uint8Array, type = "image/png"): RequestInit {
   return { method: "POST", headers: { "content-type": type }, body: bytes as Uint8Array<ArrayBuffer> };
