@@ -19,7 +19,7 @@ export function squeezerName(s: Squeezer): string {
   return `nonLocalMeans:${s.search}-${s.patch}-${s.h}`;
 }
 
-export function applySqueezer(s: Squeezer, pixels: Float32Array, shape: ImageShape): Float32Array {
+function applySqueezer(s: Squeezer, pixels: Float32Array, shape: ImageShape): Float32Array {
   if (s.kind === "bitDepth") return bitDepth(pixels, s.bits);
   if (s.kind === "median") return median(pixels, shape, s.size);
   return nonLocalMeans(pixels, { n: 1, ...shape }, { search: s.search, patch: s.patch, h: s.h });

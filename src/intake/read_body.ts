@@ -32,11 +32,6 @@ export async function readImageBody(request: Request, maxBytes: number): Promise
   );
 }
 
-/** Reads a JSON body (for endpoints that take no image) under the same byte limit. */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  return parseJson(await readLimited(request, maxBytes));
-}
-
 export async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
