@@ -24,7 +24,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const server = Deno.serve({ port: config.port, hostname: config.hostname, onListen: () => {} }, app.fetch);
   const port = server.addr.port;
   log(
-    `robustcheck listening on http://${config.hostname}:${port} — backend ${engine.backend}, ${config.threads} threads, ` +
+    `robustcheck listening on http://${config.hostname}:${port} — backend ${engine.backend}, ${engine.threads} threads, ` +
       `models: ${registry.list().map((m) => m.manifest.id).join(", ") || "none"}`,
   );
   return {

@@ -15,7 +15,7 @@ const hasAdapter = Boolean(
 async function probabilitiesOver(
   backend: string,
   images: Uint8Array[],
-): Promise<{ backend: string; rows: number[][] }> {
+): Promise<{ backend: string; threads: number; rows: number[][] }> {
   const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: MODELS_DIR, ROBUSTCHECK_BACKEND: backend });
   try {
     const rows: number[][] = [];
@@ -27,7 +27,7 @@ async function probabilitiesOver(
       rows.push(p);
     }
     const ready = await (await fetch(`${server.url}/readyz`)).json();
-    return { backend: ready.backend, rows };
+    return { backend: ready.backend, threads: ready.threads, rows };
   } finally {
     await server.shutdown();
   }
@@ -85,6 +85,7 @@ Deno.test("backends: native and WebGPU agree with WASM on probabilities and on e
   const images = (await loadFixtureImages("fashion", 6)).map((i) => i.bytes);
   const wasm = await probabilitiesOver("wasm", images);
   assert.equal(wasm.backend, "wasm");
+  assert.equal(wasm.threads, 2);
   const wasmGradients = await gradientsOn("wasm", images.slice(0, 3));
   await t.step("native (onnxruntime-node)", async () => {
     const native = await probabilitiesOver("native", images);
@@ -98,6 +99,7 @@ Deno.test("backends: native and WebGPU agree with WASM on probabilities and on e
     fn: async () => {
       const gpu = await probabilitiesOver("webgpu", images);
       assert.equal(gpu.backend, "webgpu");
+      assert.equal(gpu.threads, 1, "WebGPU's CPU side runs single-threaded in Deno");
       assert.ok(maxDiff(gpu.rows, wasm.rows) < 1e-4, `max |Δp| ${maxDiff(gpu.rows, wasm.rows)}`);
       assertSameGradients(await gradientsOn("webgpu", images.slice(0, 3)), wasmGradients);
     },

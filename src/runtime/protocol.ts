@@ -29,7 +29,7 @@ export type WorkerRequest =
   | { kind: "release"; sessionId: number };
 
 export type WorkerReply =
-  | { ok: true; backend: BackendName }
+  | { ok: true; backend: BackendName; threads: number }
   | { ok: true; info: SessionInfo }
   | { ok: true; outputs: Record<string, TensorPayload> }
   | { ok: true }

@@ -60,10 +60,10 @@ async function init(choice: BackendChoice, threadCount: number): Promise<Backend
     try {
       ort = await loadBackend(name);
       backend = name;
-      threads = threadCount;
       // The WebGPU build is the browser bundle, whose WASM threads are blob-URL workers that Deno
       // cannot start; its CPU side stays single-threaded (the GPU does the work).
-      if (name !== "native") ort.env.wasm.numThreads = name === "webgpu" ? 1 : threadCount;
+      threads = name === "webgpu" ? 1 : threadCount;
+      if (name !== "native") ort.env.wasm.numThreads = threads;
       return name;
     } catch (error) {
       lastError = error;
@@ -87,7 +87,7 @@ function describe(values: readonly InferenceSession.ValueMetadata[]): SessionInf
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
   switch (req.kind) {
     case "init":
-      return { ok: true, backend: await init(req.backend, req.threads) };
+      return { ok: true, backend: await init(req.backend, req.threads), threads };
     case "create": {
       if (!ort) throw new Error("worker not initialised");
       const session = await ort.InferenceSession.create(req.bytes, sessionOptions());

@@ -69,6 +69,7 @@ export interface WorkerPoolOptions {
 export async function startWorkerPool(options: WorkerPoolOptions): Promise<InferenceEngine> {
   const workers = Array.from({ length: Math.max(1, options.workers) }, () => new SessionWorker());
   let backend: BackendName | undefined;
+  let threads = options.threads;
   try {
     for (const worker of workers) {
       const reply = await worker.request({
@@ -76,7 +77,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Infer
         backend: backend ?? options.backend,
         threads: options.threads,
       });
-      if ("backend" in reply) backend = reply.backend;
+      if ("backend" in reply) ({ backend, threads } = reply);
     }
   } catch (error) {
     for (const w of workers) w.terminate();
@@ -86,7 +87,8 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Infer
 
   return {
     backend: backend!,
-    threads: options.threads,
+    /** The threads each worker really runs with (WebGPU's CPU side is single-threaded). */
+    threads,
     workers: workers.length,
     async createSession(bytes: Uint8Array): Promise<SessionHandle> {
       const sessionId = nextSessionId++;
