@@ -169,3 +169,14 @@ export function randomStartL2(
   }
   return out;
 }
+
+/** ⟨a, b⟩ / (‖a‖₂‖b‖₂) in float64; 0 when either vector is zero. */
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}

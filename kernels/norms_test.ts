@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { l2Norm, l2Step, linfNorm, projectL2, projectLinf, randomStartL2, randomStartLinf, signStep } from "./norms.ts";
+import {
+  cosineSimilarity,
+  l2Norm,
+  l2Step,
+  linfNorm,
+  projectL2,
+  projectLinf,
+  randomStartL2,
+  randomStartLinf,
+  signStep,
+} from "./norms.ts";
 import { createRng } from "./rng.ts";
 
 const f = JSON.parse(Deno.readTextFileSync(new URL("../tests/fixtures/kernels/norms.json", import.meta.url)));
@@ -102,4 +112,12 @@ Deno.test("random starts are uniform in volume: radius CDF (r/ε)^d, L∞ coordi
   const positive = l.filter((v) => v > 0).length / l.length;
   const small = l.filter((v) => Math.abs(v) < eps / 2).length / l.length;
   assert.ok(Math.abs(positive - 0.5) < 0.03 && Math.abs(small - 0.5) < 0.03, `${positive} ${small}`);
+});
+
+Deno.test("cosineSimilarity: 1 for parallel, −1 for opposite, 0 for orthogonal or zero vectors", () => {
+  assert.equal(cosineSimilarity([1, 2, 3], [2, 4, 6]), 1);
+  assert.equal(cosineSimilarity([1, 2], [-1, -2]), -1);
+  assert.equal(cosineSimilarity([1, 0], [0, 5]), 0);
+  assert.equal(cosineSimilarity([0, 0], [1, 1]), 0);
+  assert.ok(Math.abs(cosineSimilarity([1, 1], [1, 0]) - Math.SQRT1_2) < 1e-15);
 });

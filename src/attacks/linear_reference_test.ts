@@ -6,12 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { fgsm } from "./fgsm.ts";
-import { minimalEpsilon } from "./minimal_epsilon.ts";
 import { pgd } from "./pgd.ts";
 import { createLinearSoftmax, type LinearSoftmax } from "./testdata/linear_softmax.ts";
 import {
   agreement,
-  epsilonAgreement,
+  minimalEpsilonVsReference,
   readAttackFixture,
   readFixtureImages,
   repoUrl,
@@ -85,19 +84,6 @@ Deno.test("engine on the exact linear model agrees with the torch reference", as
     assert.ok(both.filter(Boolean).length >= 0.97 * both.length, `pgd ${cfg.name}: iterations differ`);
   }
 
-  const me = fixture.minimalEpsilon;
-  const eps = await minimalEpsilon(model, pixels.subarray(0, me.images * D), {
-    labels: labels.slice(0, me.images),
-    low: me.low,
-    high: me.high,
-    bisectionSteps: me.bisectionSteps,
-    steps: me.steps,
-    alphaFactor: me.alphaFactor,
-    randomStart: false,
-    seed: 0,
-    loss: me.loss,
-  });
-  const tolerance = (me.high - me.low) / 2 ** me.bisectionSteps + 1e-12;
-  const a = epsilonAgreement(eps.map((r) => r.epsilon), me.epsilon, tolerance);
+  const { agreement: a } = await minimalEpsilonVsReference(model, pixels, labels, fixture.minimalEpsilon);
   assert.ok(a >= 0.95, `minimal ε within one bisection step on ${a}`);
 });

@@ -10,12 +10,11 @@ import type { InferenceEngine } from "../runtime/engine.ts";
 import { loadClassifier, type OnnxClassifier } from "../runtime/onnx_classifier.ts";
 import { startWorkerPool } from "../runtime/worker_pool.ts";
 import { fgsm } from "./fgsm.ts";
-import { minimalEpsilon } from "./minimal_epsilon.ts";
 import { pgd } from "./pgd.ts";
 import {
   agreement,
-  epsilonAgreement,
   median,
+  minimalEpsilonVsReference,
   readAttackFixture,
   readFixtureImages,
   repoUrl,
@@ -113,20 +112,12 @@ Deno.test({
               assert.ok(rate(both) >= AGREEMENT, `${id} pgd ${cfg.name}: first iterates agree on ${rate(both)}`);
             }
 
-            const me = fixture.minimalEpsilon;
-            const eps = await minimalEpsilon(classifier, pixels.subarray(0, me.images * size), {
-              labels: labels.slice(0, me.images),
-              low: me.low,
-              high: me.high,
-              bisectionSteps: me.bisectionSteps,
-              steps: me.steps,
-              alphaFactor: me.alphaFactor,
-              randomStart: false,
-              seed: 0,
-              loss: me.loss,
-            });
-            const tolerance = (me.high - me.low) / 2 ** me.bisectionSteps + 1e-12;
-            const a = epsilonAgreement(eps.map((r) => r.epsilon), me.epsilon, tolerance);
+            const { results: eps, agreement: a } = await minimalEpsilonVsReference(
+              classifier,
+              pixels,
+              labels,
+              fixture.minimalEpsilon,
+            );
             // Unbroken images count as +∞ for the median.
             medians[id] = median(eps.map((r) => r.epsilon ?? Infinity));
             console.log(`${id} minimal ε: median ${medians[id]}, within one bisection step on ${a}`);

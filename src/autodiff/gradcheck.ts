@@ -14,6 +14,7 @@
  */
 import * as ort from "onnxruntime-web";
 import { rowLosses } from "../../kernels/loss.ts";
+import { cosineSimilarity } from "../../kernels/norms.ts";
 import { toModelInput } from "../../kernels/preprocess.ts";
 import { createRng } from "../../kernels/rng.ts";
 import { deriveGradientModel, type GradientSpec } from "./derive.ts";
@@ -104,7 +105,7 @@ export async function checkGradient(
         };
         const options = { samples: spsaSamples(n), delta: SPSA_DELTA, maxBatchRows: SPSA_MAX_BATCH_ROWS, seed };
         const estimate = await spsaGradient(forward, x, 1, Int32Array.of(label), loss, options);
-        spsaCosine = cosine(estimate.grad, at.grad);
+        spsaCosine = cosineSimilarity(estimate.grad, at.grad);
       }
       for (let j = 0; j < directions; j++) {
         const d = new Float32Array(n);
@@ -134,14 +135,4 @@ export async function checkGradient(
     buildMs: derived.buildMs,
     spsaCosine,
   };
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(Math.max(na * nb, 1e-300));
 }

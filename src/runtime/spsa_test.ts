@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { cosineSimilarity } from "../../kernels/norms.ts";
 import { decodeImage } from "../intake/decode.ts";
 import { toModelPixels } from "../intake/to_pixels.ts";
 import { parseManifest } from "../registry/load_manifest.ts";
@@ -7,16 +8,6 @@ import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient, spsaSamples } from "./sp
 import { startWorkerPool } from "./worker_pool.ts";
 
 const root = new URL("../../", import.meta.url);
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 Deno.test("spsa: the default-budget estimate correlates with the exact gradient and is seeded", async () => {
   const engine = await startWorkerPool({ backend: "wasm", threads: 2, workers: 1 });
@@ -41,7 +32,7 @@ Deno.test("spsa: the default-budget estimate correlates with the exact gradient 
         const exact = await classifier.gradient(pixels, 1, labels, loss);
         const estimate = await spsaGradient(classifier.logits, pixels, 1, labels, loss, options);
         assert.ok(Math.abs(estimate.loss[0] - exact.loss[0]) < 1e-4 * Math.max(1, Math.abs(exact.loss[0])));
-        cosines[loss].push(cosine(estimate.grad, exact.grad));
+        cosines[loss].push(cosineSimilarity(estimate.grad, exact.grad));
       }
     }
     // Expected ≈ 1/√(1 + d/n) ≈ 0.63 for d = 784, n = 588. The margin loss has kinks (the runner-up

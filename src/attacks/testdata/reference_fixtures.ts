@@ -4,7 +4,8 @@
  */
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
-import type { LossKind } from "../../runtime/classifier.ts";
+import type { Classifier, LossKind } from "../../runtime/classifier.ts";
+import { minimalEpsilon, type MinimalEpsilonResult } from "../minimal_epsilon.ts";
 import type { NormName } from "../result.ts";
 
 const ROOT = new URL("../../../", import.meta.url);
@@ -98,6 +99,32 @@ export function epsilonAgreement(
     return e === null || ref === null ? e === ref : Math.abs(e - ref) <= tolerance;
   });
   return close.length / ours.length;
+}
+
+/**
+ * Runs the fixture's minimal-ε search on its first `images` images and returns our results with
+ * the share within one bisection step of the reference.
+ */
+export async function minimalEpsilonVsReference(
+  classifier: Classifier,
+  pixels: Float32Array,
+  labels: readonly number[],
+  me: AttackFixture["minimalEpsilon"],
+): Promise<{ results: MinimalEpsilonResult[]; agreement: number }> {
+  const size = pixels.length / labels.length;
+  const results = await minimalEpsilon(classifier, pixels.subarray(0, me.images * size), {
+    labels: labels.slice(0, me.images),
+    low: me.low,
+    high: me.high,
+    bisectionSteps: me.bisectionSteps,
+    steps: me.steps,
+    alphaFactor: me.alphaFactor,
+    randomStart: false,
+    seed: 0,
+    loss: me.loss,
+  });
+  const tolerance = (me.high - me.low) / 2 ** me.bisectionSteps + 1e-12;
+  return { results, agreement: epsilonAgreement(results.map((r) => r.epsilon), me.epsilon, tolerance) };
 }
 
 export function median(values: readonly number[]): number {
