@@ -8,8 +8,11 @@ import { CHECK_OPTIONS_EXAMPLE, CHECK_REPORT_EXAMPLE } from "../examples.ts";
 import { errorResponses, IMAGE_BODY_ERRORS, imageBodyContent, ModelIdParam } from "../schemas.ts";
 import { CheckReportSchema } from "./check_schema.ts";
 
-/** The options contract, documented from the very schema `/check` validates with. */
-const CheckOptionsDoc = CheckOptionsSchema.openapi("CheckOptions", {
+/**
+ * The options contract, documented from the very schema `/check` validates with. It is built with plain zod,
+ * possibly before @hono/zod-openapi added `.openapi` to zod's schemas; a clone made now has it.
+ */
+const CheckOptionsDoc = CheckOptionsSchema.clone().openapi("CheckOptions", {
   description: "Every key optional; a probe set to `false` is off; an absent key takes the model manifest's " +
     "`defaults.check`, then the server default (README, The check).",
   example: CHECK_OPTIONS_EXAMPLE,
