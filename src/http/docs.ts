@@ -15,7 +15,7 @@ export function registerDocsRoutes(app: OpenAPIHono, specUrl: string): void {
     const { version } = await swaggerUi();
     c.header("Cache-Control", "no-cache");
     c.header("Content-Security-Policy", DOCS_CSP);
-    return c.html(docsPage(`/docs/assets/${version}`));
+    return c.html(docsPage(`/docs/assets/${version}`, specUrl));
   });
   app.get("/docs/init.js", (c) => {
     c.header("Cache-Control", "no-cache");
@@ -53,7 +53,7 @@ const ASSET_TYPES: Record<string, string> = {
 const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
   "connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-function docsPage(assets: string): string {
+function docsPage(assets: string, specUrl: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -65,6 +65,7 @@ function docsPage(assets: string): string {
 <link rel="icon" type="image/png" href="${assets}/favicon-16x16.png" sizes="16x16">
 </head>
 <body>
+<noscript>This reference needs JavaScript; the document it renders is <a href="${specUrl}">${specUrl}</a>.</noscript>
 <div id="swagger-ui"></div>
 <script src="${assets}/swagger-ui-bundle.js"></script>
 <script src="/docs/init.js"></script>
