@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
+import type { ElementHandle } from "puppeteer-core";
 import { schemaValidator } from "./support/openapi.ts";
 import { copyModel, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
 
@@ -140,6 +141,28 @@ Deno.test("api reference: a generated typed client, the interactive /docs", asyn
             (e) => e.textContent,
           );
           assert.match(body ?? "", /"label": "Ankle boot"/);
+
+          // Try it out with a file: /check as multipart, the `options` part prefilled from the CheckOptions example.
+          const check = "#operations-images-check";
+          await (await page.waitForSelector(`${check} .opblock-summary`))!.click();
+          await page.waitForSelector(`${check} .body-param-content-type select`);
+          await page.select(`${check} .body-param-content-type select`, "multipart/form-data");
+          const file = await page.waitForSelector(`${check} input[type=file]`);
+          await (file as ElementHandle<HTMLInputElement>).uploadFile(
+            new URL("./fixtures/fashion/0000.png", import.meta.url).pathname,
+          );
+          await page.click(`${check} .execute`);
+          await page.waitForSelector(`${check} .live-responses-table .response-col_status`);
+          const checkStatus = await page.$eval(
+            `${check} .live-responses-table .response .response-col_status`,
+            (e) => e.textContent?.trim(),
+          );
+          const report = JSON.parse(
+            await page.$eval(`${check} .live-responses-table .microlight`, (e) => e.textContent ?? ""),
+          );
+          assert.equal(checkStatus, "200", JSON.stringify(report));
+          assert.equal(report.seed, 7, "the options part was sent and read");
+          assert.deepEqual(report.label, { index: 9, label: "Ankle boot", source: "request" });
 
           await page.screenshot({ path: new URL("docs-try-it-out.png", CACHE_DIR).pathname });
           const elsewhere = requested.filter((url) => !url.startsWith(server.url) && !url.startsWith("data:"));
