@@ -1,6 +1,6 @@
 // Examples shown in /openapi.json and /docs. They are real: the image is tests/fixtures/fashion/0000.png (an
 // "Ankle boot", class 9) and the responses were produced by fashion-cnn on the wasm backend with CHECK_OPTIONS_EXAMPLE
-// (values rounded). examples_test.ts parses each one with the schema it illustrates.
+// (values rounded). tests/openapi_document_test.ts validates each against the schema it illustrates.
 
 /** A 28×28 greyscale PNG (Fashion-MNIST test image 0), base64. */
 export const IMAGE_BASE64_EXAMPLE =
