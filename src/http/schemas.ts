@@ -83,9 +83,12 @@ type ZodContentObject = NonNullable<NonNullable<RouteConfig["request"]>["body"]>
 /** A JSON error body, as `handleError` writes it. */
 const errorExample = (code: ErrorCode) => ({ value: { error: { code, message: ERRORS[code].message } } });
 
-/** Every error code a route can answer, its status and a typical message (README's error table). */
+/** Every error code a route can answer, its status and a message the server really gave (README's error table). */
 const ERRORS = {
-  invalid_json: { status: 400, message: "request body is not valid JSON: Unexpected end of JSON input" },
+  invalid_json: {
+    status: 400,
+    message: "request body is not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)",
+  },
   invalid_multipart: { status: 400, message: "the multipart body could not be parsed" },
   unknown_model: { status: 404, message: 'no model with id "nope"' },
   payload_too_large: { status: 413, message: "request body exceeds the limit of 10000000 bytes" },
@@ -98,12 +101,12 @@ const ERRORS = {
   unsupported_image_format: { status: 415, message: "the body is not a PNG or JPEG image" },
   missing_image: { status: 422, message: "JSON body needs an `image` field holding base64 image bytes" },
   invalid_base64: { status: 422, message: "`image` is not valid base64" },
-  undecodable_image: { status: 422, message: "the PNG data is corrupt: unexpected end of file" },
+  undecodable_image: { status: 422, message: "the PNG header could not be read" },
   invalid_query: { status: 422, message: "topK: Too small: expected number to be >=1" },
-  invalid_options: { status: 422, message: "options.pgd.0.eps: Invalid input: expected number, received string" },
+  invalid_options: { status: 422, message: "options.fgsm.eps.0: Too big: expected number to be <=1" },
   limit_exceeded: {
     status: 422,
-    message: "maxCost: these options need up to 60210 forward-pass equivalents; the limit is 50000",
+    message: "maxCost: these options need up to 64431 forward-pass equivalents; the limit is 50000",
   },
   internal_error: { status: 500, message: "the server failed to handle this request" },
 } as const;
