@@ -83,9 +83,12 @@ Deno.test("api reference: a generated typed client, the interactive /docs", asyn
         }
         if (ref.endsWith("swagger-ui-bundle.js")) assert.match(body, /SwaggerUIBundle/);
       }
-      const missing = await fetch(`${server.url}/docs/assets/0.0.0/swagger-ui.css`);
-      assert.equal(missing.status, 404);
-      assert.equal((await missing.json()).error.code, "not_found");
+      const assets = refs.find((r) => r.endsWith("/swagger-ui.css"))!.replace(/\/[^/]+$/, "");
+      for (const ref of ["/docs/assets/0.0.0/swagger-ui.css", `${assets}/package.json`, `${assets}/constructor`]) {
+        const missing = await fetch(`${server.url}${ref}`);
+        assert.equal(missing.status, 404, ref);
+        assert.equal((await missing.json()).error.code, "not_found");
+      }
     });
 
     await t.step({

@@ -11,6 +11,7 @@ import { errorBody } from "./errors.ts";
  * (the package's files; the version in the path makes them safe to cache forever).
  */
 export function registerDocsRoutes(app: OpenAPIHono, specUrl: string): void {
+  const swaggerUi = swaggerUiFiles();
   app.get("/docs", async (c) => {
     const { version } = await swaggerUi();
     c.header("Cache-Control", "no-cache");
@@ -25,7 +26,7 @@ export function registerDocsRoutes(app: OpenAPIHono, specUrl: string): void {
   app.get("/docs/assets/:version/:file", async (c) => {
     const ui = await swaggerUi();
     const file = c.req.param("file");
-    const type = ASSET_TYPES[file];
+    const type = ASSET_TYPES.get(file);
     if (c.req.param("version") !== ui.version || type === undefined) {
       return c.json(errorBody("not_found", `no docs asset ${file} for Swagger UI ${c.req.param("version")}`), 404);
     }
@@ -33,7 +34,7 @@ export function registerDocsRoutes(app: OpenAPIHono, specUrl: string): void {
     c.header("Content-Type", type);
     c.header("Cache-Control", "public, max-age=31536000, immutable");
     c.header("Vary", "Accept-Encoding");
-    if (/\bgzip\b/.test(c.req.header("Accept-Encoding") ?? "")) {
+    if (asset.gzip && /\bgzip\b/.test(c.req.header("Accept-Encoding") ?? "")) {
       c.header("Content-Encoding", "gzip");
       return c.body(asset.gzip as Uint8Array<ArrayBuffer>);
     }
@@ -42,12 +43,12 @@ export function registerDocsRoutes(app: OpenAPIHono, specUrl: string): void {
 }
 
 /** The package files the page uses, with their content types (anything else under /docs/assets is a 404). */
-const ASSET_TYPES: Record<string, string> = {
-  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-  "swagger-ui.css": "text/css; charset=utf-8",
-  "favicon-32x32.png": "image/png",
-  "favicon-16x16.png": "image/png",
-};
+const ASSET_TYPES = new Map([
+  ["swagger-ui-bundle.js", "text/javascript; charset=utf-8"],
+  ["swagger-ui.css", "text/css; charset=utf-8"],
+  ["favicon-32x32.png", "image/png"],
+  ["favicon-16x16.png", "image/png"],
+]);
 
 // Swagger UI sets inline styles and renders SVG icons as data: URLs; everything else must come from this origin.
 const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
@@ -93,30 +94,33 @@ function initScript(specUrl: string): string {
 
 interface SwaggerUi {
   version: string;
-  asset(file: string): Promise<{ bytes: Uint8Array; gzip: Uint8Array }>;
+  /** `gzip` only for text: PNGs are compressed already. */
+  asset(file: string): Promise<{ bytes: Uint8Array; gzip?: Uint8Array }>;
 }
 
-let loaded: Promise<SwaggerUi> | undefined;
-
-/** Locates the package (its own `absolutePath()`, so any working directory works) on first use. */
-function swaggerUi(): Promise<SwaggerUi> {
-  loaded ??= (async () => {
-    const dir = swaggerUiDistPath();
-    const { version } = JSON.parse(await Deno.readTextFile(`${dir}/package.json`));
-    const assets = new Map<string, Promise<{ bytes: Uint8Array; gzip: Uint8Array }>>();
-    const read = async (file: string) => {
-      const bytes = await Deno.readFile(`${dir}/${file}`);
-      return { bytes, gzip: await gzip(bytes) };
-    };
-    return {
-      version,
-      asset(file) {
-        if (!assets.has(file)) assets.set(file, read(file));
-        return assets.get(file)!;
-      },
-    };
-  })();
-  return loaded;
+/**
+ * The package's files, located on first use by the package's own `absolutePath()` (so any working directory
+ * works), each read and compressed once.
+ */
+function swaggerUiFiles(): () => Promise<SwaggerUi> {
+  let loaded: Promise<SwaggerUi> | undefined;
+  return () =>
+    loaded ??= (async () => {
+      const dir = swaggerUiDistPath();
+      const { version } = JSON.parse(await Deno.readTextFile(`${dir}/package.json`));
+      const assets = new Map<string, Promise<{ bytes: Uint8Array; gzip?: Uint8Array }>>();
+      const read = async (file: string) => {
+        const bytes = await Deno.readFile(`${dir}/${file}`);
+        return { bytes, gzip: file.endsWith(".png") ? undefined : await gzip(bytes) };
+      };
+      return {
+        version,
+        asset(file) {
+          if (!assets.has(file)) assets.set(file, read(file));
+          return assets.get(file)!;
+        },
+      };
+    })();
 }
 
 /** Compressed once per file: the bundle is 1.7 MB as shipped, ~0.5 MB gzipped. */

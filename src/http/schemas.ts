@@ -110,7 +110,7 @@ const ERRORS = {
   },
   internal_error: { status: 500, message: "the server failed to handle this request" },
 } as const;
-export type ErrorCode = keyof typeof ERRORS;
+type ErrorCode = keyof typeof ERRORS;
 type ErrorStatus = (typeof ERRORS)[ErrorCode]["status"];
 
 const STATUS_MEANING: Record<ErrorStatus, string> = {
