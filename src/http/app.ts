@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { RequestError } from "../errors.ts";
 import type { CheckLimits } from "../check/options.ts";
 import type { AppDeps } from "./context.ts";
-import { docsPage } from "./docs.ts";
+import { registerDocsRoutes } from "./docs.ts";
 import { handleError, notFoundHandler } from "./errors.ts";
 import { registerCalibrateRoute } from "./routes/calibrate.ts";
 import { registerCheckRoute } from "./routes/check.ts";
@@ -32,10 +32,19 @@ export function createApp(deps: AppDeps & { checkLimits: CheckLimits }): OpenAPI
     info: {
       title: "robustcheck",
       version: API_VERSION,
-      description: "How easily can an image classifier be fooled on this image? All ε are in [0,1] pixel space.",
+      description: "How easily can an image classifier be fooled on this image? All ε are in [0,1] pixel space. " +
+        "Errors are `{error: {code, message}}`; a method a path does not have answers 405 `method_not_allowed` " +
+        "with an `Allow` header, an unknown path 404 `not_found`.",
     },
+    servers: [{ url: "/", description: "The server this document was fetched from" }],
+    tags: [
+      { name: "health", description: "Liveness and readiness" },
+      { name: "models", description: "The loaded classifiers" },
+      { name: "images", description: "Classify or check one image" },
+      { name: "calibration", description: "Feature-squeezing thresholds from clean images" },
+    ],
   });
-  app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
+  registerDocsRoutes(app, "/openapi.json");
   app.notFound(notFoundHandler(() => app.routes));
   app.onError(handleError);
   return app;

@@ -1,4 +1,6 @@
-import { z } from "@hono/zod-openapi";
+import { type RouteConfig, z } from "@hono/zod-openapi";
+import type { ZodType } from "zod";
+import { IMAGE_BASE64_EXAMPLE } from "./examples.ts";
 
 export const ErrorSchema = z.object({
   error: z.object({
@@ -75,31 +77,141 @@ export const PredictResponseSchema = z.object({
   timings: z.object({ decodeMs: z.number(), inferenceMs: z.number(), totalMs: z.number() }),
 }).openapi("PredictResponse");
 
-/** The three accepted ways to send an image, for the OpenAPI document. */
-export const imageBodyContent = {
-  "image/png": { schema: z.string().openapi({ format: "binary" }) },
-  "image/jpeg": { schema: z.string().openapi({ format: "binary" }) },
-  "multipart/form-data": {
-    schema: z.object({
-      image: z.string().openapi({ format: "binary" }),
-      options: z.string().optional().openapi({ description: "JSON-encoded options" }),
-    }),
+type ResponseConfig = RouteConfig["responses"][string];
+type ZodContentObject = NonNullable<NonNullable<RouteConfig["request"]>["body"]>["content"];
+
+/** A JSON error body, as `handleError` writes it. */
+const errorExample = (code: ErrorCode) => ({ value: { error: { code, message: ERRORS[code].message } } });
+
+/** Every error code a route can answer, its status and a message the server really gave (README's error table). */
+const ERRORS = {
+  invalid_json: {
+    status: 400,
+    message: "request body is not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)",
   },
-  "application/json": {
-    schema: z.object({
-      image: z.string().openapi({ description: "base64 image bytes (or a data: URL)" }),
-      options: z.record(z.string(), z.unknown()).optional(),
-    }),
+  invalid_multipart: { status: 400, message: "the multipart body could not be parsed" },
+  unknown_model: { status: 404, message: 'no model with id "nope"' },
+  payload_too_large: { status: 413, message: "request body exceeds the limit of 10000000 bytes" },
+  image_too_large: { status: 413, message: "the image is 9000×9000 = 81000000 pixels; the limit is 40000000" },
+  unsupported_media_type: {
+    status: 415,
+    message: "Content-Type text/plain is not accepted; send image/png, image/jpeg, multipart/form-data or " +
+      "application/json",
   },
+  unsupported_image_format: { status: 415, message: "the body is not a PNG or JPEG image" },
+  missing_image: { status: 422, message: "JSON body needs an `image` field holding base64 image bytes" },
+  invalid_base64: { status: 422, message: "`image` is not valid base64" },
+  undecodable_image: { status: 422, message: "the PNG header could not be read" },
+  invalid_query: { status: 422, message: "topK: Too small: expected number to be >=1" },
+  invalid_options: { status: 422, message: "options.fgsm.eps.0: Too big: expected number to be <=1" },
+  limit_exceeded: {
+    status: 422,
+    message: "maxCost: these options need up to 64431 forward-pass equivalents; the limit is 50000",
+  },
+  internal_error: { status: 500, message: "the server failed to handle this request" },
+} as const;
+type ErrorCode = keyof typeof ERRORS;
+type ErrorStatus = (typeof ERRORS)[ErrorCode]["status"];
+
+const STATUS_MEANING: Record<ErrorStatus, string> = {
+  400: "Malformed body",
+  404: "Unknown model",
+  413: "Body or image over the limits",
+  415: "Unsupported content or image type",
+  422: "The request is well-formed but cannot be processed",
+  500: "A server fault (logged; never caused by input)",
 };
 
-export const errorResponses = {
-  400: { description: "Malformed body", content: { "application/json": { schema: ErrorSchema } } },
-  404: { description: "Unknown model", content: { "application/json": { schema: ErrorSchema } } },
-  413: { description: "Body or image over the limits", content: { "application/json": { schema: ErrorSchema } } },
-  415: { description: "Unsupported content or image type", content: { "application/json": { schema: ErrorSchema } } },
-  422: {
-    description: "Undecodable image or invalid options",
-    content: { "application/json": { schema: ErrorSchema } },
-  },
+/** What reading one image body (intake) can answer. */
+export const IMAGE_BODY_ERRORS: ErrorCode[] = [
+  "invalid_json",
+  "invalid_multipart",
+  "payload_too_large",
+  "image_too_large",
+  "unsupported_media_type",
+  "unsupported_image_format",
+  "missing_image",
+  "invalid_base64",
+  "undecodable_image",
+];
+
+/** The error responses of a route: one per status, listing its codes, with one example per code. */
+export function errorResponses(codes: ErrorCode[]): Partial<Record<ErrorStatus, ResponseConfig>> {
+  const byStatus = new Map<ErrorStatus, ErrorCode[]>();
+  for (const code of [...codes, "internal_error" as const]) {
+    byStatus.set(ERRORS[code].status, [...(byStatus.get(ERRORS[code].status) ?? []), code]);
+  }
+  const responses: Partial<Record<ErrorStatus, ResponseConfig>> = {};
+  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
+    responses[status] = {
+      description: `${STATUS_MEANING[status]}: ${group.map((c) => `\`${c}\``).join(", ")}`,
+      content: {
+        "application/json": {
+          schema: ErrorSchema,
+          examples: Object.fromEntries(group.map((code) => [code, errorExample(code)])),
+        },
+      },
+    };
+  }
+  return responses;
+}
+
+const binaryImage = {
+  schema: z.string().openapi({
+    format: "binary",
+    description: "The image file's bytes (PNG or JPEG: the format is read from the bytes, not the Content-Type)",
+  }),
 };
+
+/**
+ * The ways one image can be sent (src/intake/read_body.ts), for the OpenAPI document: JSON (base64 or a data: URL),
+ * multipart field `image`, or the raw bytes. With an `options` schema, JSON and multipart bodies carry options too
+ * (multipart: a JSON-encoded `options` field).
+ */
+export function imageBodyContent(
+  withOptions?: { schema: ZodType; example: unknown },
+): ZodContentObject {
+  const options = withOptions && { options: withOptions.schema.optional() };
+  const optionsExample = withOptions && { options: withOptions.example };
+  return {
+    "application/json": {
+      schema: z.object({
+        image: z.string().openapi({ description: "The image file's bytes, base64 (standard alphabet) or a data: URL" }),
+        ...options,
+      }),
+      example: { image: IMAGE_BASE64_EXAMPLE, ...optionsExample },
+    },
+    "multipart/form-data": {
+      schema: z.object({
+        image: z.string().openapi({ format: "binary", description: "A PNG or JPEG file" }),
+        ...options,
+      }),
+      ...(withOptions && { encoding: { options: { contentType: "application/json" } } }),
+    },
+    "image/png": binaryImage,
+    "image/jpeg": binaryImage,
+    "application/octet-stream": binaryImage,
+  };
+}
+
+/** Several clean images (src/intake/read_body.ts `readImagesBody`): JSON `images` or repeated multipart `image`. */
+export function imagesBodyContent(withOptions: { schema: ZodType; example: unknown }): ZodContentObject {
+  return {
+    "application/json": {
+      schema: z.object({
+        images: z.array(z.string()).openapi({ description: "Image files, each base64 or a data: URL" }),
+        options: withOptions.schema.optional(),
+      }),
+      example: { images: [IMAGE_BASE64_EXAMPLE], options: withOptions.example },
+    },
+    "multipart/form-data": {
+      schema: z.object({
+        image: z.array(z.string().openapi({ format: "binary" })).openapi({
+          description: "One part per image, each named `image`",
+        }),
+        options: withOptions.schema.optional(),
+      }),
+      encoding: { options: { contentType: "application/json" } },
+    },
+  };
+}

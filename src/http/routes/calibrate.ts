@@ -7,7 +7,8 @@ import { decodeImage } from "../../intake/decode.ts";
 import { readImagesBody } from "../../intake/read_body.ts";
 import { toModelPixels } from "../../intake/to_pixels.ts";
 import { type AppDeps, requireModel } from "../context.ts";
-import { errorResponses, ModelIdParam } from "../schemas.ts";
+import { CALIBRATE_OPTIONS_EXAMPLE, CALIBRATION_RESULT_EXAMPLE } from "../examples.ts";
+import { errorResponses, IMAGE_BODY_ERRORS, imagesBodyContent, ModelIdParam } from "../schemas.ts";
 
 const MAX_CALIBRATION_IMAGES = 5000;
 
@@ -29,17 +30,28 @@ const CalibrationResultSchema = z.object({
 const calibrateRoute = createRoute({
   method: "post",
   path: "/v1/models/{id}/calibrate",
+  operationId: "calibrate",
+  tags: ["calibration"],
   summary: "Calibrate the feature-squeezing threshold on clean images for a target false-positive rate",
   description: `Clean images as repeated multipart \`image\` fields or JSON {images: [base64...]} (at most ` +
     `${MAX_CALIBRATION_IMAGES}); options {fpr (default 0.05), squeezers} in the \`options\` field/key. The ` +
     "threshold is stored in Deno KV for this model file and used by /check from then on.",
-  request: { params: ModelIdParam },
+  request: {
+    params: ModelIdParam,
+    body: {
+      content: imagesBodyContent({
+        schema: CalibrateOptionsSchema.openapi("CalibrateOptions"),
+        example: CALIBRATE_OPTIONS_EXAMPLE,
+      }),
+      required: true,
+    },
+  },
   responses: {
     200: {
       description: "The stored calibration",
-      content: { "application/json": { schema: CalibrationResultSchema } },
+      content: { "application/json": { schema: CalibrationResultSchema, example: CALIBRATION_RESULT_EXAMPLE } },
     },
-    ...errorResponses,
+    ...errorResponses(["unknown_model", ...IMAGE_BODY_ERRORS, "invalid_options", "limit_exceeded"]),
   },
 });
 

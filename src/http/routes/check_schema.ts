@@ -40,8 +40,12 @@ export const CheckReportSchema = z.object({
     draws: z.number().int(),
     agreement: z.number(),
     votes: z.array(ClassRef.extend({ count: z.number().int() })),
-    eot: ProbeSchema.extend({ samples: z.number().int(), fooledFraction: z.number(), evalDraws: z.number().int() })
-      .nullable(),
+    // A union, not `.nullable()`: zod-to-openapi documents an extended schema's nullable as allOf [Probe, …],
+    // which rejects null.
+    eot: z.union([
+      ProbeSchema.extend({ samples: z.number().int(), fooledFraction: z.number(), evalDraws: z.number().int() }),
+      z.null(),
+    ]),
   }).nullable(),
   probes: z.array(ProbeSchema),
   minimalEpsilon: z.object({

@@ -4,6 +4,8 @@ import type { AppDeps } from "../context.ts";
 const healthRoute = createRoute({
   method: "get",
   path: "/healthz",
+  operationId: "healthz",
+  tags: ["health"],
   summary: "The process is alive",
   responses: {
     200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } },
@@ -22,6 +24,8 @@ const ReadySchema = z.object({
 const readyRoute = createRoute({
   method: "get",
   path: "/readyz",
+  operationId: "readyz",
+  tags: ["health"],
   summary: "Models are loaded; which backend runs them",
   description: "503 when no model could be loaded.",
   responses: {

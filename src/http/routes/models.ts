@@ -7,23 +7,28 @@ import { errorResponses, ModelIdParam, ModelInfoSchema } from "../schemas.ts";
 const listRoute = createRoute({
   method: "get",
   path: "/v1/models",
+  operationId: "listModels",
+  tags: ["models"],
   summary: "List the loaded models",
   responses: {
     200: {
       description: "Models",
       content: { "application/json": { schema: z.object({ models: z.array(ModelInfoSchema) }) } },
     },
+    ...errorResponses([]),
   },
 });
 
 const getRoute = createRoute({
   method: "get",
   path: "/v1/models/{id}",
+  operationId: "getModel",
+  tags: ["models"],
   summary: "One model: labels, input spec, sha256, backend, gradient mode, squeeze threshold",
   request: { params: ModelIdParam },
   responses: {
     200: { description: "The model", content: { "application/json": { schema: ModelInfoSchema } } },
-    404: errorResponses[404],
+    ...errorResponses(["unknown_model"]),
   },
 });
 

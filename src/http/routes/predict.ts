@@ -3,7 +3,14 @@ import { RequestError } from "../../errors.ts";
 import { intakeImage } from "../../intake/intake.ts";
 import { predict } from "../../predict/predict.ts";
 import { type AppDeps, requireModel } from "../context.ts";
-import { errorResponses, imageBodyContent, ModelIdParam, PredictResponseSchema } from "../schemas.ts";
+import { PREDICT_RESPONSE_EXAMPLE } from "../examples.ts";
+import {
+  errorResponses,
+  IMAGE_BODY_ERRORS,
+  imageBodyContent,
+  ModelIdParam,
+  PredictResponseSchema,
+} from "../schemas.ts";
 
 const QuerySchema = z.object({
   topK: z.coerce.number().int().min(1).max(1000).default(5).openapi({
@@ -15,12 +22,17 @@ const QuerySchema = z.object({
 const predictRoute = createRoute({
   method: "post",
   path: "/v1/models/{id}/predict",
+  operationId: "predict",
+  tags: ["images"],
   summary: "Classify one image",
-  description: "The image is the raw body (image/png, image/jpeg), multipart field `image`, or JSON `{image: base64}`.",
-  request: { params: ModelIdParam, query: QuerySchema, body: { content: imageBodyContent, required: true } },
+  description: "The image is JSON `{image: base64}`, multipart field `image`, or the raw body (image/png, image/jpeg).",
+  request: { params: ModelIdParam, query: QuerySchema, body: { content: imageBodyContent(), required: true } },
   responses: {
-    200: { description: "Prediction", content: { "application/json": { schema: PredictResponseSchema } } },
-    ...errorResponses,
+    200: {
+      description: "Prediction",
+      content: { "application/json": { schema: PredictResponseSchema, example: PREDICT_RESPONSE_EXAMPLE } },
+    },
+    ...errorResponses(["unknown_model", "invalid_query", ...IMAGE_BODY_ERRORS]),
   },
 });
 
