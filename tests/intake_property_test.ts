@@ -12,6 +12,7 @@ import {
   pngBytes,
   pngChunks,
 } from "../src/intake/testdata/craft.ts";
+import { encodeWebp, pattern } from "../src/intake/testdata/webp_encode.ts";
 import { imageRequest, jsonRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
 
 /** Every client error the README documents; anything else (or any 5xx) fails the property. */
@@ -44,9 +45,14 @@ async function seedImages(): Promise<{ bytes: Uint8Array; type: string }[]> {
   const jpeg = gradientJpeg(40, 30);
   const pngs = [...fixtures, greyPng(28, 28, { interlace: true, idats: 3 }), greyPng(33, 17), rgbaPng16()];
   const jpegs = [jpeg, insertJpegSegment(jpeg, 2, 0xe1, exifOrientationPayload(8)), gradientJpeg(300, 200, 60)];
+  const webps = [
+    await encodeWebp(pattern(28, 28), 28, 28),
+    await encodeWebp(pattern(30, 20), 30, 20, { lossless: true }),
+  ];
   return [
     ...pngs.map((bytes) => ({ bytes, type: "image/png" })),
     ...jpegs.map((bytes) => ({ bytes, type: "image/jpeg" })),
+    ...webps.map((bytes) => ({ bytes, type: "image/webp" })),
   ];
 }
 
@@ -84,6 +90,7 @@ const chunkEdit = fc.record({
 }).map(({ kind, i, j }): Mutation => (bytes) => {
   if (!isPngBytes(bytes)) return bytes;
   const chunks: Chunk[] = pngChunks(bytes);
+  if (chunks.length === 0) return bytes;
   const a = i % chunks.length, b = j % chunks.length;
   if (kind === "duplicate") chunks.splice(b, 0, chunks[a]);
   else if (kind === "drop") chunks.splice(a, 1);
@@ -144,7 +151,7 @@ function body(
 
 Deno.test({
   name:
-    "intake property: random and mutated PNG/JPEG bytes and options get 200 or a documented 4xx; the server stays up",
+    "intake property: random and mutated PNG/JPEG/WebP bytes and options get 200 or a documented 4xx; the server stays up",
   fn: async () => {
     const server = await startTestServer({
       ROBUSTCHECK_MODELS_DIR: MODELS_DIR,

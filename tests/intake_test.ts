@@ -10,6 +10,7 @@ import {
   jpegSegments,
   pngBytes,
 } from "../src/intake/testdata/craft.ts";
+import { encodeWebp, pattern } from "../src/intake/testdata/webp_encode.ts";
 import { errorOf, imageRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
 
 function imagesForm(images: Uint8Array[]): RequestInit {
@@ -23,6 +24,7 @@ Deno.test("intake: each image defect of issue 8 is a 422 over HTTP, on predict a
   const predictUrl = `${server.url}/v1/models/fashion-cnn/predict`;
   try {
     const jpeg = gradientJpeg(28, 28);
+    const webp = await encodeWebp(pattern(28, 28), 28, 28);
     const scanStart = jpegSegments(jpeg).find((s) => s.marker === 0xda)!.end;
     const cases: [string, Uint8Array, string][] = [
       // The issue's 98-byte PNG: the first IHDR passes the pixel limit, the decoder would have used the second.
@@ -38,12 +40,23 @@ Deno.test("intake: each image defect of issue 8 is a 422 over HTTP, on predict a
       ["JPEG cut inside its scan", jpeg.subarray(0, scanStart + 40), "image/jpeg"],
       ["JPEG cut and closed", concat([jpeg.subarray(0, scanStart + 40), Uint8Array.of(0xff, 0xd9)]), "image/jpeg"],
       ["JPEG without EOI", jpeg.subarray(0, jpeg.length - 2), "image/jpeg"],
+      ["WebP cut short", webp.subarray(0, webp.length - 10), "image/webp"],
     ];
     for (const [name, bytes, type] of cases) {
       const response = await fetch(predictUrl, imageRequest(bytes, type));
       assert.equal(response.status, 422, name);
       assert.equal((await errorOf(response)).code, "undecodable_image", name);
     }
+
+    const whole = await fetch(predictUrl, imageRequest(webp, "image/webp"));
+    assert.equal(whole.status, 200);
+    assert.deepEqual((await whole.json()).image, {
+      format: "webp",
+      width: 28,
+      height: 28,
+      bitDepth: 8,
+      resized: false,
+    });
 
     // Calibration: one bad image among good ones fails the request, names the image, and stores nothing.
     const good = (await loadFixtureImages("fashion", 4)).map((i) => i.bytes);

@@ -60,7 +60,7 @@ export const PredictionSchema = z.object({
 }).openapi("Prediction");
 
 export const ImageSourceSchema = z.object({
-  format: z.enum(["png", "jpeg"]),
+  format: z.enum(["png", "jpeg", "webp"]),
   width: z.number().int(),
   height: z.number().int(),
   bitDepth: z.number().int(),

@@ -5,8 +5,9 @@ import { RequestError } from "../errors.ts";
 import { isJpeg, readJpegHeader, validateJpeg } from "./jpeg.ts";
 import { orient } from "./orient.ts";
 import { isPng, readPngHeader, validatePng } from "./png.ts";
+import { decodeWebpRgba, isWebp, readWebpHeader, validateWebp } from "./webp.ts";
 
-export type ImageFormat = "png" | "jpeg";
+export type ImageFormat = "png" | "jpeg" | "webp";
 
 /** A decoded image: straight (non-premultiplied) RGBA samples, row-major HWC, each in [0, maxValue]. */
 export interface DecodedImage {
@@ -15,7 +16,7 @@ export interface DecodedImage {
   height: number;
   /** Bits per sample in the file (1, 2, 4, 8 or 16). */
   bitDepth: number;
-  /** The sample value meaning full intensity (2^bitDepth − 1; 255 for palette images and JPEG). */
+  /** The sample value meaning full intensity (2^bitDepth − 1; 255 for palette images, JPEG and WebP). */
   maxValue: number;
   rgba: Uint8Array | Uint16Array;
 }
@@ -29,13 +30,14 @@ export interface ImageHeader {
 
 /**
  * Sniffs the format and reads the size from the header (PNG: the IHDR that must come first; JPEG: the
- * SOF before the first scan). Cheap: it walks headers only, so limits can be checked before decoding;
+ * SOF before the first scan; WebP: the first chunk). Cheap: it walks headers only, so limits can be checked before decoding;
  * {@link decodeImage} then verifies that this is the only header the decoder will use.
  */
 export function readImageHeader(bytes: Uint8Array): ImageHeader {
   if (isPng(bytes)) return { format: "png", ...pick(readPngHeader(bytes)) };
   if (isJpeg(bytes)) return { format: "jpeg", ...pick(readJpegHeader(bytes)) };
-  throw new RequestError(415, "unsupported_image_format", "the body is not a PNG or JPEG image");
+  if (isWebp(bytes)) return { format: "webp", ...pick(readWebpHeader(bytes)) };
+  throw new RequestError(415, "unsupported_image_format", "the body is not a PNG, JPEG or WebP image");
 }
 
 const pick = ({ width, height }: { width: number; height: number }) => ({ width, height });
@@ -53,16 +55,18 @@ export function checkPixelLimit(header: { width: number; height: number }, maxPi
 
 /**
  * Decodes PNG (1–16 bit, grey/RGB/palette, with or without alpha, interlaced or not; via pngjs) and
- * baseline or progressive JPEG (via jpeg-js, strict mode, EXIF orientation applied). The pixel count is
- * read from the header and checked against `maxPixels` first; then the whole file is validated
- * (see validatePng / validateJpeg) so the decoder can neither use another header nor fill missing data
+ * baseline or progressive JPEG (via jpeg-js, strict mode, EXIF orientation applied) and still WebP
+ * (lossy or lossless, via libwebp in WASM). The pixel count is read from the header and checked against
+ * `maxPixels` first; then the whole file is validated (see validatePng / validateJpeg / validateWebp) so
+ * the decoder can neither use another header nor fill missing data
  * with blank rows; finally the decoded size must equal the checked one. Anything invalid is 422
  * `undecodable_image`.
  */
-export function decodeImage(bytes: Uint8Array, maxPixels: number): DecodedImage {
+export async function decodeImage(bytes: Uint8Array, maxPixels: number): Promise<DecodedImage> {
   const header = readImageHeader(bytes);
   checkPixelLimit(header, maxPixels);
   try {
+    if (header.format === "webp") return await decodeWebp(bytes);
     return header.format === "png" ? decodePng(bytes) : decodeJpeg(bytes, maxPixels);
   } catch (error) {
     if (error instanceof RequestError) throw error;
@@ -98,6 +102,13 @@ function decodeJpeg(bytes: Uint8Array, maxPixels: number): DecodedImage {
   checkDecodedSize(decoded, header);
   const image = { width: decoded.width, height: decoded.height, rgba: decoded.data as Uint8Array };
   return { format: "jpeg", bitDepth: 8, maxValue: 255, ...orient(image, header.orientation) };
+}
+
+async function decodeWebp(bytes: Uint8Array): Promise<DecodedImage> {
+  const header = validateWebp(bytes);
+  const decoded = await decodeWebpRgba(bytes);
+  checkDecodedSize(decoded, header);
+  return { format: "webp", bitDepth: 8, maxValue: 255, ...decoded };
 }
 
 function checkDecodedSize(decoded: { width: number; height: number }, header: { width: number; height: number }) {

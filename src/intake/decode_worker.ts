@@ -5,12 +5,12 @@ import type { DecodeReply, DecodeRequest } from "./decode_protocol.ts";
 import { toModelPixels } from "./to_pixels.ts";
 
 // One image at a time: bytes in, model-sized pixels out, so the full-size decode never reaches the main thread.
-self.onmessage = (event: MessageEvent<DecodeRequest>) => {
+self.onmessage = async (event: MessageEvent<DecodeRequest>) => {
   const { id, bytes, maxPixels, spec } = event.data;
   const start = performance.now();
   let reply: DecodeReply;
   try {
-    const image = decodeImage(bytes, maxPixels);
+    const image = await decodeImage(bytes, maxPixels);
     const { pixels, resized } = toModelPixels(image, spec);
     const { format, width, height, bitDepth } = image;
     reply = { id, ok: true, pixels, source: { format, width, height, bitDepth, resized }, decodeMs: 0 };
