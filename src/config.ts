@@ -16,7 +16,7 @@ const ConfigSchema = z.object({
   ROBUSTCHECK_MAX_COST: z.coerce.number().int().min(1).default(DEFAULT_CHECK_LIMITS.maxCost),
   ROBUSTCHECK_MAX_STEPS: z.coerce.number().int().min(1).default(DEFAULT_CHECK_LIMITS.maxSteps),
   ROBUSTCHECK_DECODE_WORKERS: z.coerce.number().int().min(1).max(64).default(cores),
-  ROBUSTCHECK_MAX_REQUEST_PIXELS: z.coerce.number().int().min(1).default(200_000_000),
+  ROBUSTCHECK_REQUEST_PIXELS: z.coerce.number().int().min(1).default(200_000_000),
 });
 
 export interface Config {
@@ -61,7 +61,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     limits: {
       maxBodyBytes: c.ROBUSTCHECK_MAX_BODY_BYTES,
       maxPixels: c.ROBUSTCHECK_MAX_PIXELS,
-      maxRequestPixels: c.ROBUSTCHECK_MAX_REQUEST_PIXELS,
+      maxRequestPixels: c.ROBUSTCHECK_REQUEST_PIXELS,
     },
     kvPath: c.ROBUSTCHECK_KV_PATH,
     checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: c.ROBUSTCHECK_MAX_COST, maxSteps: c.ROBUSTCHECK_MAX_STEPS },

@@ -20,7 +20,7 @@ function imagesForm(images: Uint8Array[]): RequestInit {
 }
 
 Deno.test("intake: each image defect of issue 8 is a 422 over HTTP, on predict and on calibrate", async () => {
-  const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: MODELS_DIR, ROBUSTCHECK_MAX_REQUEST_PIXELS: "20000" });
+  const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: MODELS_DIR, ROBUSTCHECK_REQUEST_PIXELS: "20000" });
   const predictUrl = `${server.url}/v1/models/fashion-cnn/predict`;
   try {
     const jpeg = gradientJpeg(28, 28);

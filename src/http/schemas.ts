@@ -79,6 +79,7 @@ export const PredictResponseSchema = z.object({
 export const imageBodyContent = {
   "image/png": { schema: z.string().openapi({ format: "binary" }) },
   "image/jpeg": { schema: z.string().openapi({ format: "binary" }) },
+  "image/webp": { schema: z.string().openapi({ format: "binary" }) },
   "multipart/form-data": {
     schema: z.object({
       image: z.string().openapi({ format: "binary" }),
