@@ -13,8 +13,8 @@ self.onmessage = async (event: MessageEvent<DecodeRequest>) => {
     const image = await decodeImage(bytes, maxPixels);
     const { pixels, resized } = toModelPixels(image, spec);
     const { format, width, height, bitDepth } = image;
-    reply = { id, ok: true, pixels, source: { format, width, height, bitDepth, resized }, decodeMs: 0 };
-    reply.decodeMs = performance.now() - start;
+    const decodeMs = performance.now() - start;
+    reply = { id, ok: true, pixels, source: { format, width, height, bitDepth, resized }, decodeMs };
     self.postMessage(reply, { transfer: [pixels.buffer as ArrayBuffer] });
   } catch (error) {
     const known = error instanceof RequestError && [413, 415, 422].includes(error.status);
