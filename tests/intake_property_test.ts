@@ -185,9 +185,10 @@ Deno.test({
           fc.constantFrom("raw", "multipart", "json" as const),
           fc.constantFrom("predict", "check"),
           optionsArbitrary,
-          async ({ bytes, type }, form, route, options) => {
+          fc.oneof(fc.constant(""), fc.integer({ min: -3, max: 2000 }).map(String), fc.string({ maxLength: 8 })),
+          async ({ bytes, type }, form, route, options, topK) => {
             const url = route === "predict"
-              ? predictUrl
+              ? `${predictUrl}${topK === "" ? "" : `?topK=${encodeURIComponent(topK)}`}`
               : `${checkUrl}?options=${encodeURIComponent(JSON.stringify(options) ?? "")}`;
             const response = await fetch(url, body(bytes, type, form, route === "check" ? options : undefined));
             const text = await response.text();

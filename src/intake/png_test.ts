@@ -106,6 +106,8 @@ Deno.test("png: a compression bomb stops at the IHDR's bound, interlaced or not,
   for (const interlace of [0, 1]) {
     const bomb = pngBytes([ihdr(1000, 1000, { interlace }), idat(new Uint8Array(50_000_000)), iend]);
     await assertUndecodable(bomb, /inflates past the 100\d{4} bytes its IHDR allows/, 40e6);
+    // Over the pixel limit it is refused from the header alone: 413, not the 422 inflating would give.
+    await assert.rejects(() => decodeImage(bomb, 999_999), (e) => e instanceof RequestError && e.status === 413);
   }
 });
 
