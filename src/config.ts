@@ -15,6 +15,8 @@ const ConfigSchema = z.object({
   ROBUSTCHECK_KV_PATH: z.string().optional(),
   ROBUSTCHECK_MAX_COST: z.coerce.number().int().min(1).default(DEFAULT_CHECK_LIMITS.maxCost),
   ROBUSTCHECK_MAX_STEPS: z.coerce.number().int().min(1).default(DEFAULT_CHECK_LIMITS.maxSteps),
+  ROBUSTCHECK_DECODE_WORKERS: z.coerce.number().int().min(1).max(64).default(cores),
+  ROBUSTCHECK_REQUEST_PIXELS: z.coerce.number().int().min(1).default(200_000_000),
 });
 
 export interface Config {
@@ -24,6 +26,8 @@ export interface Config {
   backend: "auto" | "wasm" | "webgpu" | "native";
   threads: number;
   workers: number;
+  /** Deno Workers that decode images (see src/intake/decode_pool.ts). */
+  decodeWorkers: number;
   limits: Limits;
   checkLimits: CheckLimits;
   /** Deno KV path; undefined uses Deno's default location. */
@@ -34,6 +38,8 @@ export interface Config {
 export interface Limits {
   maxBodyBytes: number;
   maxPixels: number;
+  /** Pixels of all images of one request together (a calibration set), from their headers. */
+  maxRequestPixels: number;
 }
 
 /** Reads the configuration from environment variables (see README "Configuration"). */
@@ -51,7 +57,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     backend: c.ROBUSTCHECK_BACKEND,
     threads: c.ROBUSTCHECK_THREADS,
     workers: c.ROBUSTCHECK_WORKERS,
-    limits: { maxBodyBytes: c.ROBUSTCHECK_MAX_BODY_BYTES, maxPixels: c.ROBUSTCHECK_MAX_PIXELS },
+    decodeWorkers: c.ROBUSTCHECK_DECODE_WORKERS,
+    limits: {
+      maxBodyBytes: c.ROBUSTCHECK_MAX_BODY_BYTES,
+      maxPixels: c.ROBUSTCHECK_MAX_PIXELS,
+      maxRequestPixels: c.ROBUSTCHECK_REQUEST_PIXELS,
+    },
     kvPath: c.ROBUSTCHECK_KV_PATH,
     checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: c.ROBUSTCHECK_MAX_COST, maxSteps: c.ROBUSTCHECK_MAX_STEPS },
   };

@@ -1,6 +1,7 @@
 import { openCalibrationStore } from "./calibration/store.ts";
 import type { Config } from "./config.ts";
 import { createApp } from "./http/app.ts";
+import { DecodePool } from "./intake/decode_pool.ts";
 import { loadRegistry, type Registry } from "./registry/registry.ts";
 import { startWorkerPool } from "./runtime/worker_pool.ts";
 
@@ -20,7 +21,15 @@ export async function startServer(config: Config, log: (line: string) => void = 
     onFailure: (f) => log(`model ${f.folder} not loaded: ${f.error}`),
   });
   const calibrations = await openCalibrationStore(config.kvPath);
-  const app = createApp({ registry, engine, calibrations, limits: config.limits, checkLimits: config.checkLimits });
+  const decoder = new DecodePool(config.decodeWorkers);
+  const app = createApp({
+    registry,
+    engine,
+    calibrations,
+    decoder,
+    limits: config.limits,
+    checkLimits: config.checkLimits,
+  });
   const server = Deno.serve({ port: config.port, hostname: config.hostname, onListen: () => {} }, app.fetch);
   const port = server.addr.port;
   log(
@@ -34,6 +43,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       await server.shutdown();
       await registry.close();
       calibrations.close();
+      decoder.close();
       engine.close();
     },
   };

@@ -45,7 +45,7 @@ async function gradientsOn(backend: BackendChoice, images: Uint8Array[]): Promis
       const classifier = await loadClassifier({ engine, manifest, modelBytes, sha256: id });
       assert.equal(classifier.gradientMode, "exact");
       for (const bytes of images) {
-        const pixels = toModelPixels(decodeImage(bytes, 1e6), manifest.input).pixels;
+        const pixels = toModelPixels(await decodeImage(bytes, 1e6), manifest.input).pixels;
         for (const loss of ["ce", "margin"] as const) {
           out.push((await classifier.gradient(pixels, 1, new Int32Array([2]), loss)).grad);
         }

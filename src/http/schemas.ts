@@ -62,7 +62,7 @@ export const PredictionSchema = z.object({
 }).openapi("Prediction");
 
 export const ImageSourceSchema = z.object({
-  format: z.enum(["png", "jpeg"]),
+  format: z.enum(["png", "jpeg", "webp"]),
   width: z.number().int(),
   height: z.number().int(),
   bitDepth: z.number().int(),
@@ -98,7 +98,7 @@ const ERRORS = {
     message: "Content-Type text/plain is not accepted; send image/png, image/jpeg, multipart/form-data or " +
       "application/json",
   },
-  unsupported_image_format: { status: 415, message: "the body is not a PNG or JPEG image" },
+  unsupported_image_format: { status: 415, message: "the body is not a PNG, JPEG or WebP image" },
   missing_image: { status: 422, message: "JSON body needs an `image` field holding base64 image bytes" },
   invalid_base64: { status: 422, message: "`image` is not valid base64" },
   undecodable_image: { status: 422, message: "the PNG header could not be read" },
@@ -159,7 +159,7 @@ export function errorResponses(codes: ErrorCode[]): Partial<Record<ErrorStatus, 
 const binaryImage = {
   schema: z.string().openapi({
     format: "binary",
-    description: "The image file's bytes (PNG or JPEG: the format is read from the bytes, not the Content-Type)",
+    description: "The image file's bytes (PNG, JPEG or WebP: the format is read from the bytes, not the Content-Type)",
   }),
 };
 
@@ -183,13 +183,14 @@ export function imageBodyContent(
     },
     "multipart/form-data": {
       schema: z.object({
-        image: z.string().openapi({ format: "binary", description: "A PNG or JPEG file" }),
+        image: z.string().openapi({ format: "binary", description: "A PNG, JPEG or WebP file" }),
         ...options,
       }),
       ...(withOptions && { encoding: { options: { contentType: "application/json" } } }),
     },
     "image/png": binaryImage,
     "image/jpeg": binaryImage,
+    "image/webp": binaryImage,
     "application/octet-stream": binaryImage,
   };
 }

@@ -11,6 +11,7 @@ export interface ModelPixels {
 
 /**
  * Converts a decoded image to the model's channels and size:
+ * - samples become v / maxValue (float32);
  * - alpha is composited on white: c' = c·a + (1 − a);
  * - RGB → grey uses ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B (grey sources pass exactly);
  * - grey → RGB replicates the value;
@@ -22,14 +23,14 @@ export function toModelPixels(
   image: DecodedImage,
   spec: Pick<InputSpec, "channels" | "height" | "width">,
 ): ModelPixels {
-  const { width, height, rgba } = image;
+  const { width, height, rgba, maxValue } = image;
   const plane = width * height;
   const chw = new Float32Array(spec.channels * plane);
   for (let i = 0; i < plane; i++) {
-    const a = rgba[4 * i + 3];
-    const r = rgba[4 * i] * a + (1 - a);
-    const g = rgba[4 * i + 1] * a + (1 - a);
-    const b = rgba[4 * i + 2] * a + (1 - a);
+    const a = Math.fround(rgba[4 * i + 3] / maxValue);
+    const r = Math.fround(rgba[4 * i] / maxValue) * a + (1 - a);
+    const g = Math.fround(rgba[4 * i + 1] / maxValue) * a + (1 - a);
+    const b = Math.fround(rgba[4 * i + 2] / maxValue) * a + (1 - a);
     if (spec.channels === 1) {
       chw[i] = r === g && g === b ? r : 0.299 * r + 0.587 * g + 0.114 * b;
     } else {

@@ -26,7 +26,7 @@ Deno.test("spsa: the default-budget estimate correlates with the exact gradient 
     const cosines: Record<"ce" | "margin", number[]> = { ce: [], margin: [] };
     for (const file of ["0000.png", "0001.png", "0002.png", "0003.png"]) {
       const bytes = await Deno.readFile(new URL(`tests/fixtures/fashion/${file}`, root));
-      const pixels = toModelPixels(decodeImage(bytes, 1e6), manifest.input).pixels;
+      const pixels = toModelPixels(await decodeImage(bytes, 1e6), manifest.input).pixels;
       for (const loss of ["ce", "margin"] as const) {
         const labels = new Int32Array([1]);
         const exact = await classifier.gradient(pixels, 1, labels, loss);
@@ -42,7 +42,7 @@ Deno.test("spsa: the default-budget estimate correlates with the exact gradient 
     assert.ok(mean(cosines.margin) > 0.5, `margin cosines ${cosines.margin.map((c) => c.toFixed(3))}`);
 
     const bytes = await Deno.readFile(new URL("tests/fixtures/fashion/0000.png", root));
-    const pixels = toModelPixels(decodeImage(bytes, 1e6), manifest.input).pixels;
+    const pixels = toModelPixels(await decodeImage(bytes, 1e6), manifest.input).pixels;
     const a = await spsaGradient(classifier.logits, pixels, 1, new Int32Array([0]), "ce", options);
     const b = await spsaGradient(classifier.logits, pixels, 1, new Int32Array([0]), "ce", options);
     const c = await spsaGradient(classifier.logits, pixels, 1, new Int32Array([0]), "ce", { ...options, seed: 4 });

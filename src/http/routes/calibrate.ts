@@ -3,9 +3,8 @@ import { calibrate } from "../../calibration/calibrate.ts";
 import { type ModelFacts, resolveOptions } from "../../check/defaults.ts";
 import { type Squeezer, SqueezerSchema } from "../../check/options.ts";
 import { RequestError } from "../../errors.ts";
-import { decodeImage } from "../../intake/decode.ts";
+import { decodeImagesToPixels } from "../../intake/intake.ts";
 import { readImagesBody } from "../../intake/read_body.ts";
-import { toModelPixels } from "../../intake/to_pixels.ts";
 import { type AppDeps, requireModel } from "../context.ts";
 import { CALIBRATE_OPTIONS_EXAMPLE, CALIBRATION_RESULT_EXAMPLE } from "../examples.ts";
 import { errorResponses, IMAGE_BODY_ERRORS, imagesBodyContent, ModelIdParam } from "../schemas.ts";
@@ -70,9 +69,7 @@ export function registerCalibrateRoute(app: OpenAPIHono, deps: AppDeps): void {
       throw new RequestError(422, "limit_exceeded", `maxCalibrationImages: at most ${MAX_CALIBRATION_IMAGES} images`);
     }
     const squeezers = parsed.data.squeezers ?? defaultSqueezers(model);
-    const images = body.images.map((bytes) =>
-      toModelPixels(decodeImage(bytes, deps.limits.maxPixels), model.manifest.input).pixels
-    );
+    const images = await decodeImagesToPixels(body.images, model.manifest.input, deps);
     const result = await calibrate({
       classifier: model,
       images,

@@ -55,7 +55,7 @@ export function registerCheckRoute(app: OpenAPIHono, deps: AppDeps & { checkLimi
   app.post("/v1/models/:id/check", async (c) => {
     const start = performance.now();
     const model = requireModel(deps.registry, c.req.param("id"));
-    const image = await intakeImage(c.req.raw, model.manifest.input, deps.limits);
+    const image = await intakeImage(c.req.raw, model.manifest.input, deps);
     const rawOptions = image.options ?? parseQueryOptions(c.req.query("options"));
     const report = await checkImage({
       classifier: model,

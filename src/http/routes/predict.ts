@@ -44,7 +44,7 @@ export function registerPredictRoute(app: OpenAPIHono, deps: AppDeps): void {
     const model = requireModel(deps.registry, c.req.param("id"));
     const query = QuerySchema.safeParse({ topK: c.req.query("topK") });
     if (!query.success) throw new RequestError(422, "invalid_query", `topK: ${query.error.issues[0].message}`);
-    const image = await intakeImage(c.req.raw, model.manifest.input, deps.limits);
+    const image = await intakeImage(c.req.raw, model.manifest.input, deps);
     const inferenceStart = performance.now();
     const prediction = await predict(model, image.pixels, query.data.topK);
     const inferenceMs = performance.now() - inferenceStart;
