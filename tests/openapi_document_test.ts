@@ -59,7 +59,7 @@ Deno.test("openapi: image bodies come in every form the intake reads; options ar
   const check = doc.paths["/v1/models/{id}/check"].post.requestBody.content;
   assert.deepEqual(
     Object.keys(check).sort(),
-    ["application/json", "application/octet-stream", "image/jpeg", "image/png", "multipart/form-data"],
+    ["application/json", "application/octet-stream", "image/jpeg", "image/png", "image/webp", "multipart/form-data"],
   );
   assert.deepEqual(check["application/json"].schema.properties.options, { $ref: "#/components/schemas/CheckOptions" });
   assert.deepEqual(check["multipart/form-data"].encoding.options, { contentType: "application/json" });
