@@ -1,5 +1,5 @@
 import { RequestError } from "../errors.ts";
-import type { Manifest } from "../registry/manifest.ts";
+import type { Manifest } from "../model/manifest.ts";
 import { type CheckLimits, type CheckOptionsInput, CheckOptionsSchema, type Squeezer } from "./options.ts";
 
 export interface PgdProbe {

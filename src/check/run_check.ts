@@ -4,8 +4,8 @@ import { estimateMinimalEpsilonCost, minimalEpsilon } from "../attacks/minimal_e
 import { estimatePgdCost, pgd } from "../attacks/pgd.ts";
 import type { AttackResult } from "../attacks/result.ts";
 import { type Prediction, rankPrediction } from "../predict/predict.ts";
-import type { Classifier } from "../runtime/classifier.ts";
-import { spsaCostPerRow } from "../runtime/spsa.ts";
+import type { Classifier } from "../model/classifier.ts";
+import { gradientCostOf } from "../model/gradient_cost.ts";
 import type { EffectiveOptions } from "./defaults.ts";
 import { amplifiedPerturbation, pngBase64 } from "./images.ts";
 import { resizePadDraws, votesFromLogits } from "./randomization.ts";
@@ -75,12 +75,6 @@ export function stageSeed(seed: number, stage: number): number {
 }
 
 const STAGE = { randomization: 1, eot: 2, minimalEpsilon: 3, pgd: 16 } as const;
-
-/** Forward-pass equivalents of one gradient row: 2 for the derived graph, 2·samples + 1 for SPSA. */
-export function gradientCostOf(classifier: Classifier): number {
-  const { channels, height, width } = classifier.manifest.input;
-  return classifier.gradientMode === "spsa" ? spsaCostPerRow(channels * height * width) : 2;
-}
 
 /** Forward-pass equivalents the options may spend at most. */
 export function estimateCheckCost(options: EffectiveOptions, gradientCost: number): number {

@@ -1,9 +1,10 @@
 import type { CalibrationStore } from "../calibration/store.ts";
 import { RequestError } from "../errors.ts";
-import type { Classifier } from "../runtime/classifier.ts";
+import type { Classifier } from "../model/classifier.ts";
 import { checkLimits, parseCheckOptions, resolveOptions } from "./defaults.ts";
 import type { CheckLimits } from "./options.ts";
-import { type CheckReport, estimateCheckCost, gradientCostOf, runCheck, type ThresholdSource } from "./run_check.ts";
+import { gradientCostOf } from "../model/gradient_cost.ts";
+import { type CheckReport, estimateCheckCost, runCheck, type ThresholdSource } from "./run_check.ts";
 import { squeezerName } from "./squeeze.ts";
 
 export interface CheckServiceInput {

@@ -1,6 +1,6 @@
 import { softmax } from "../../kernels/softmax.ts";
 import { bitDepth, median, nonLocalMeans } from "../../kernels/squeeze.ts";
-import type { Classifier } from "../runtime/classifier.ts";
+import type { Classifier } from "../model/classifier.ts";
 import type { Squeezer } from "./options.ts";
 
 export interface SqueezeScores {

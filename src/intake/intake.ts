@@ -1,5 +1,5 @@
 import type { Limits } from "../config.ts";
-import type { InputSpec } from "../registry/manifest.ts";
+import type { InputSpec } from "../model/manifest.ts";
 import { decodeImage } from "./decode.ts";
 import { readImageBody } from "./read_body.ts";
 import { toModelPixels } from "./to_pixels.ts";

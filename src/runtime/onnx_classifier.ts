@@ -1,11 +1,12 @@
 import { toModelInput } from "../../kernels/preprocess.ts";
 import { logitsFromProbabilities } from "../../kernels/softmax.ts";
 import { deriveGradientModel, NotDifferentiableError } from "../autodiff/mod.ts";
-import type { Manifest } from "../registry/manifest.ts";
-import type { Classifier, GradientMode, GradientResult, LossKind } from "./classifier.ts";
+import type { Manifest } from "../model/manifest.ts";
+import type { Classifier, GradientMode, GradientResult, LossKind } from "../model/classifier.ts";
 import type { InferenceEngine, SessionHandle } from "./engine.ts";
 import type { TensorPayload, ValueInfo } from "./protocol.ts";
-import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient, spsaSamples } from "./spsa.ts";
+import { spsaSamples } from "../model/gradient_cost.ts";
+import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient } from "./spsa.ts";
 
 /** Raised when a model and its manifest disagree; names the field at fault. */
 export class ModelSpecError extends Error {}
