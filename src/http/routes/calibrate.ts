@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { calibrate } from "../../calibration/calibrate.ts";
-import { type ModelFacts, resolveOptions } from "../../check/defaults.ts";
-import { type Squeezer, SqueezerSchema } from "../../check/options.ts";
+import { type ModelFacts, resolveOptions, type Squeezer, SqueezerSchema } from "../../check/options.ts";
 import { RequestError } from "../../errors.ts";
 import { decodeImage } from "../../intake/decode.ts";
 import { readImagesBody } from "../../intake/read_body.ts";
