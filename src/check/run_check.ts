@@ -1,3 +1,4 @@
+import { RequestError } from "../errors.ts";
 import type { Classifier } from "../model/classifier.ts";
 import { gradientCostOf } from "../model/gradient_cost.ts";
 import { type Prediction, rankPrediction } from "../predict/predict.ts";
@@ -85,6 +86,16 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
   const cleanLogits = screeningLogits.subarray(0, classes);
   const prediction = rankPrediction(cleanLogits, names, options.topK);
   const label = options.label ?? prediction.index;
+  if (options.target !== null && options.target === label) {
+    // With no label the attacks move away from the prediction, which cannot also be the target.
+    throw new RequestError(
+      422,
+      "invalid_options",
+      `options.target: ${options.target} ("${
+        names[label]
+      }") is the predicted class; give a different target or a label`,
+    );
+  }
   const targets = options.target === null ? undefined : [options.target];
 
   const sections: Record<string, unknown> = {};

@@ -2,7 +2,13 @@ import { toModelInput } from "../../kernels/preprocess.ts";
 import { logitsFromProbabilities } from "../../kernels/softmax.ts";
 import { deriveGradientModel, NotDifferentiableError } from "../autodiff/mod.ts";
 import type { Manifest } from "../model/manifest.ts";
-import type { Classifier, GradientMode, GradientResult, LossKind } from "../model/classifier.ts";
+import {
+  type Classifier,
+  type GradientMode,
+  type GradientResult,
+  LOSS_KINDS,
+  type LossKind,
+} from "../model/classifier.ts";
 import type { InferenceEngine, SessionHandle } from "./engine.ts";
 import type { TensorPayload, ValueInfo } from "./protocol.ts";
 import { spsaSamples } from "../model/gradient_cost.ts";
@@ -17,7 +23,7 @@ export interface GradientInfo {
   unsupported: string[];
   /** Why the exact gradient is unavailable, when it is not. */
   reason?: string;
-  /** Milliseconds spent deriving each gradient model built so far. */
+  /** Milliseconds spent deriving each loss's gradient model (all are built at load). */
   buildMs: Partial<Record<LossKind, number>>;
 }
 
@@ -67,28 +73,24 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   }
 
   const gradientInfo: GradientInfo = { mode: "exact", unsupported: [], buildMs: {} };
+  // Every loss's gradient graph is derived now, at load: the gradient mode is fixed from here on
+  // and the request path never builds (or races to build) a session.
   const gradientSessions = new Map<LossKind, SessionHandle>();
   const maxPool = engine.backend === "webgpu" ? "mask" : "indices";
-
-  async function gradientSession(loss: LossKind): Promise<SessionHandle | undefined> {
-    if (gradientInfo.mode === "spsa") return undefined;
-    const cached = gradientSessions.get(loss);
-    if (cached) return cached;
-    try {
+  try {
+    for (const loss of LOSS_KINDS) {
       const derived = deriveGradientModel(modelBytes, { input, output }, { loss, maxPool });
-      const session = await engine.createSession(derived.bytes);
+      gradientSessions.set(loss, await engine.createSession(derived.bytes));
       gradientInfo.buildMs[loss] = derived.buildMs;
-      gradientSessions.set(loss, session);
-      return session;
-    } catch (error) {
-      gradientInfo.mode = "spsa";
-      if (error instanceof NotDifferentiableError) gradientInfo.unsupported = [...error.opTypes];
-      gradientInfo.reason = error instanceof Error ? error.message : String(error);
-      return undefined;
     }
+  } catch (error) {
+    await Promise.all([...gradientSessions.values()].map((s) => s.release()));
+    gradientSessions.clear();
+    gradientInfo.mode = "spsa";
+    gradientInfo.buildMs = {};
+    if (error instanceof NotDifferentiableError) gradientInfo.unsupported = [...error.opTypes];
+    gradientInfo.reason = error instanceof Error ? error.message : String(error);
   }
-  // Build the cross-entropy graph now: it decides the gradient mode reported from start-up on.
-  await gradientSession("ce");
 
   async function gradient(
     pixels: Float32Array,
@@ -98,7 +100,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   ): Promise<GradientResult> {
     checkPixels(pixels, batch, size);
     if (labels.length !== batch) throw new RangeError(`labels has ${labels.length} rows, expected ${batch}`);
-    const session = await gradientSession(loss);
+    const session = gradientSessions.get(loss);
     if (!session) {
       const estimate = await spsaGradient(logits, pixels, batch, labels, loss, {
         samples: spsaSamples(size),
@@ -141,12 +143,8 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     manifest,
     sha256: options.sha256,
     backend: engine.backend,
-    get gradientMode() {
-      return gradientInfo.mode;
-    },
-    get unsupportedOps() {
-      return gradientInfo.unsupported;
-    },
+    gradientMode: gradientInfo.mode,
+    unsupportedOps: gradientInfo.unsupported,
     gradientInfo,
     maxBatch,
     logits,
