@@ -1,6 +1,5 @@
 import { toModelInput } from "../../kernels/preprocess.ts";
 import { logitsFromProbabilities } from "../../kernels/softmax.ts";
-import { deriveGradientModel, NotDifferentiableError } from "../autodiff/mod.ts";
 import type { Manifest } from "../model/manifest.ts";
 import {
   type Classifier,
@@ -73,23 +72,36 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   }
 
   const gradientInfo: GradientInfo = { mode: "exact", unsupported: [], buildMs: {} };
-  // Every loss's gradient graph is derived now, at load: the gradient mode is fixed from here on
-  // and the request path never builds (or races to build) a session.
+  // Every loss's gradient graph is derived now, at load, in a Worker: the gradient mode is fixed
+  // from here on and the request path never builds (or races to build) a session.
   const gradientSessions = new Map<LossKind, SessionHandle>();
   const maxPool = engine.backend === "webgpu" ? "mask" : "indices";
-  try {
-    for (const loss of LOSS_KINDS) {
-      const derived = deriveGradientModel(modelBytes, { input, output }, { loss, maxPool });
-      gradientSessions.set(loss, await engine.createSession(derived.bytes));
-      gradientInfo.buildMs[loss] = derived.buildMs;
+  const derived = await engine.deriveGradients({
+    bytes: modelBytes,
+    spec: { input, output },
+    losses: LOSS_KINDS,
+    maxPool,
+  });
+  if (derived.ok) {
+    try {
+      for (const model of derived.models) {
+        gradientSessions.set(model.loss, await engine.createSession(model.bytes));
+        gradientInfo.buildMs[model.loss] = model.buildMs;
+      }
+    } catch (error) {
+      // A derived graph the backend cannot run: serve the model with SPSA rather than not at all.
+      await Promise.all([...gradientSessions.values()].map((s) => s.release()));
+      gradientSessions.clear();
+      Object.assign(gradientInfo, {
+        mode: "spsa",
+        buildMs: {},
+        reason: error instanceof Error ? error.message : String(error),
+      });
     }
-  } catch (error) {
-    await Promise.all([...gradientSessions.values()].map((s) => s.release()));
-    gradientSessions.clear();
+  } else {
     gradientInfo.mode = "spsa";
-    gradientInfo.buildMs = {};
-    if (error instanceof NotDifferentiableError) gradientInfo.unsupported = [...error.opTypes];
-    gradientInfo.reason = error instanceof Error ? error.message : String(error);
+    gradientInfo.unsupported = derived.unsupported;
+    gradientInfo.reason = derived.reason;
   }
 
   async function gradient(

@@ -8,9 +8,13 @@ import { startWorkerPool } from "./worker_pool.ts";
 const root = new URL("../../", import.meta.url);
 
 /** The real engine, counting the sessions it creates and releases. */
-function counting(engine: InferenceEngine): InferenceEngine & { created: number; released: number } {
-  const counts = { created: 0, released: 0 };
+function counting(engine: InferenceEngine): InferenceEngine & { created: number; released: number; derived: number } {
+  const counts = { created: 0, released: 0, derived: 0 };
   return Object.assign(counts, {
+    deriveGradients(request: Parameters<InferenceEngine["deriveGradients"]>[0]) {
+      counts.derived++;
+      return engine.deriveGradients(request);
+    },
     backend: engine.backend,
     threads: engine.threads,
     workers: engine.workers,
@@ -49,6 +53,7 @@ Deno.test("onnx classifier: every loss's gradient session exists at load; concur
     assert.equal(classifier.gradientMode, "exact");
     assert.deepEqual(Object.keys(classifier.gradientInfo.buildMs).sort(), [...LOSS_KINDS].sort());
     assert.equal(engine.created, 1 + LOSS_KINDS.length);
+    assert.equal(engine.derived, 1, "one derivation request to a Worker for all losses");
     const pixels = new Float32Array(2 * 28 * 28).fill(0.5);
     const labels = new Int32Array([0, 1]);
     const results = await Promise.all(
@@ -56,6 +61,7 @@ Deno.test("onnx classifier: every loss's gradient session exists at load; concur
     );
     for (const r of results) assert.equal(r.mode, "exact");
     assert.equal(engine.created, 1 + LOSS_KINDS.length, "no session is created on the request path");
+    assert.equal(engine.derived, 1, "nothing is derived on the request path");
     await classifier.release();
     assert.equal(engine.released, engine.created, "release frees every session");
   } finally {
