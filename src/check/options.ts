@@ -7,7 +7,7 @@ import { z } from "zod";
 import { RequestError } from "../errors.ts";
 import type { CheckLimits } from "./limits.ts";
 import { type AnyProbe, type ModelFacts, ProbeLimitError, type SettingsOf } from "./probe.ts";
-import { PROBES, type Probes } from "./probes/mod.ts";
+import { PROBES, type Probes } from "./probes/index.ts";
 
 export { type CheckLimits, DEFAULT_CHECK_LIMITS } from "./limits.ts";
 export type { ModelFacts } from "./probe.ts";

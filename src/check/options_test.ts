@@ -3,7 +3,7 @@ import { estimateFgsmCost } from "../attacks/fgsm.ts";
 import { randomLinearSoftmax } from "../attacks/testdata/linear_softmax.ts";
 import { DEFAULT_CHECK_LIMITS } from "./limits.ts";
 import { checkLimits, estimateCheckCost, parseCheckOptions, resolveOptions, serverDefaults } from "./options.ts";
-import { PROBES } from "./probes/mod.ts";
+import { PROBES } from "./probes/index.ts";
 
 const grey = randomLinearSoftmax({ seed: 1, classes: 3, channels: 1, height: 4, width: 4, scale: 1 });
 const model = { manifest: grey.manifest, gradientMode: "exact" as const };

@@ -5,7 +5,7 @@ import { type Prediction, rankPrediction } from "../predict/predict.ts";
 import { amplifiedPerturbation, pngBase64 } from "./images.ts";
 import { type EffectiveOptions, estimateCheckCost } from "./options.ts";
 import type { AnyProbe, AttackReport, Candidate, SectionOf, SqueezeThreshold } from "./probe.ts";
-import { PROBES, type Probes } from "./probes/mod.ts";
+import { PROBES, type Probes } from "./probes/index.ts";
 import { combineScore, fragilityPart, type ScoreParts, squeezePart } from "./score.ts";
 
 export type { ThresholdSource } from "./probe.ts";

@@ -61,9 +61,7 @@ const RandomizationSection = zo.object({
     evalDraws: zo.number().int(),
   }).nullable(),
 });
-export type RandomizationSection = { draws: number; agreement: number; votes: z.infer<typeof ClassVotes>[] } & {
-  eot: null | (AttackReport & { samples: number; fooledFraction: number; evalDraws: number });
-};
+export type RandomizationSection = z.infer<typeof RandomizationSection>;
 
 /**
  * Xie et al.'s randomized resizing + padding, 299 → [299, 331) with a 331 canvas scaled to the input
@@ -80,7 +78,7 @@ export const randomizationProbe: Probe<
   key: "randomization",
   report: "section",
   layer: RandomizationLayer,
-  section: RandomizationSection as unknown as z.ZodType<RandomizationSection>,
+  section: RandomizationSection,
   serverDefault(model) {
     const full = randomizationProbe.fallback(model);
     return model.gradientMode === "spsa" ? { ...full, eot: false } : full;

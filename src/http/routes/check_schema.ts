@@ -1,22 +1,24 @@
 import { z } from "@hono/zod-openapi";
 import type { AnyProbe } from "../../check/probe.ts";
 import { AttackReportSchema } from "../../check/probes/attack_schema.ts";
-import { PROBES } from "../../check/probes/mod.ts";
-import type { CheckReport } from "../../check/run_check.ts";
+import { PROBES } from "../../check/probes/index.ts";
+import type { CheckReport, ProbeSections } from "../../check/run_check.ts";
 import { ImageSourceSchema, PredictionSchema } from "../schemas.ts";
 
 const ClassRef = z.object({ index: z.number().int(), label: z.string() });
 
 export const ProbeSchema = AttackReportSchema;
 
+type SectionsShape = { [K in keyof ProbeSections]: z.ZodType<ProbeSections[K]> };
+
 /** Each probe's report section (nullable: null when the probe is off); attack probes share `probes`. */
-function probeSectionsShape(): Record<string, z.ZodType> {
+function probeSectionsShape(): SectionsShape {
   const shape: Record<string, z.ZodType> = {};
   for (const probe of PROBES as readonly AnyProbe[]) {
     if (probe.report === "section") shape[probe.key] = probe.section.nullable();
     else shape.probes ??= z.array(ProbeSchema);
   }
-  return shape;
+  return shape as SectionsShape;
 }
 
 export const CheckReportSchema = z.object({
@@ -38,5 +40,9 @@ export const CheckReportSchema = z.object({
   image: ImageSourceSchema,
 }).openapi("CheckReport");
 
-/** The report the service builds is what the schema documents (a compile-time check of the base fields). */
-export type CheckReportBody = CheckReport & { image: z.infer<typeof ImageSourceSchema> };
+type DocumentedReport = z.infer<typeof CheckReportSchema>;
+type Holds<T extends true> = T;
+/** Compile-time check: the report the service builds (+ `image`) is what this schema documents. */
+export type ReportIsDocumented = Holds<
+  (CheckReport & Pick<DocumentedReport, "image">) extends DocumentedReport ? true : false
+>;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { AnyProbe } from "../probe.ts";
-import { PROBES } from "./mod.ts";
+import { PROBES } from "./index.ts";
 import { model } from "./testdata/run_probe.ts";
 
 Deno.test("probes: the registry has unique keys and every probe's defaults pass its own limits", () => {
