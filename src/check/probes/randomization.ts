@@ -1,15 +1,7 @@
 import { z as zo } from "@hono/zod-openapi";
 import { z } from "zod";
 import { eotPgd, estimateEotPgdCost } from "../../attacks/eot_pgd.ts";
-import {
-  type AttackReport,
-  describeAttack,
-  exceeded,
-  type Probe,
-  ProbeLimitError,
-  STAGE,
-  stageSeed,
-} from "../probe.ts";
+import { describeAttack, exceeded, type Probe, ProbeLimitError, STAGE, stageSeed } from "../probe.ts";
 import { resizePadDraws, votesFromLogits } from "../randomization.ts";
 import { derivedStep } from "../step_size.ts";
 import { AttackReportSchema } from "./attack_schema.ts";
