@@ -5,11 +5,12 @@ import type { CheckLimits } from "./limits.ts";
 import {
   checkLimits,
   type CheckOptionsInput,
+  type EffectiveOptions,
   estimateCheckCost,
   parseCheckOptions,
   resolveOptions,
 } from "./options.ts";
-import type { SqueezeThreshold, ThresholdSource } from "./probe.ts";
+import type { ModelFacts, SqueezeThreshold, ThresholdSource } from "./probe.ts";
 import { squeezeThreshold } from "./probes/squeeze.ts";
 import type { Squeezer } from "./squeeze.ts";
 import { type CheckReport, runCheck } from "./run_check.ts";
@@ -27,10 +28,15 @@ export interface CheckServiceInput {
   limits: CheckLimits;
 }
 
-/** The manifest's check layer (validated by the registry when the model loaded) and the request's. */
-function optionLayers(classifier: Classifier, request: CheckOptionsInput): CheckOptionsInput[] {
-  const manifestLayer = classifier.manifest.defaults?.check;
+/** The manifest's check layer (validated by the registry when the model loaded), then the request's. */
+function optionLayers(model: ModelFacts, request: CheckOptionsInput): CheckOptionsInput[] {
+  const manifestLayer = model.manifest.defaults?.check;
   return manifestLayer ? [parseCheckOptions(manifestLayer), request] : [request];
+}
+
+/** The options a check without request options runs with (server defaults + the manifest's layer). */
+export function modelDefaultOptions(model: ModelFacts): EffectiveOptions {
+  return resolveOptions(model, ...optionLayers(model, {}));
 }
 
 /**
@@ -42,7 +48,7 @@ export async function checkImage(input: CheckServiceInput): Promise<CheckReport>
   const { manifest } = classifier;
   const model = { manifest, gradientMode: classifier.gradientMode };
   const request = parseCheckOptions(input.rawOptions);
-  const options = resolveOptions(model, ...optionLayers(classifier, request));
+  const options = resolveOptions(model, ...optionLayers(model, request));
   checkLimits(options, model, limits);
   if (options.target !== null && options.target === (options.label ?? -1)) {
     throw new RequestError(422, "invalid_options", "options.target must differ from options.label");
@@ -72,8 +78,7 @@ export async function defaultSqueezeThreshold(
   classifier: Classifier,
   calibrations: CalibrationLookup,
 ): Promise<{ value: number | null; source: Exclude<ThresholdSource, "request">; squeezers: Squeezer[] }> {
-  const model = { manifest: classifier.manifest, gradientMode: classifier.gradientMode };
-  const options = resolveOptions(model, ...optionLayers(classifier, {}));
+  const options = modelDefaultOptions({ manifest: classifier.manifest, gradientMode: classifier.gradientMode });
   if (!options.squeeze) return { value: null, source: "none", squeezers: [] };
   const threshold = squeezeThreshold({
     settings: options.squeeze,
