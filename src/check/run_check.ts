@@ -88,13 +88,10 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
   const label = options.label ?? prediction.index;
   if (options.target !== null && options.target === label) {
     // With no label the attacks move away from the prediction, which cannot also be the target.
-    throw new RequestError(
-      422,
-      "invalid_options",
-      `options.target: ${options.target} ("${
-        names[label]
-      }") is the predicted class; give a different target or a label`,
-    );
+    const message = `options.target: ${label} ("${
+      names[label]
+    }") is the predicted class; give another target or a label`;
+    throw new RequestError(422, "invalid_options", message);
   }
   const targets = options.target === null ? undefined : [options.target];
 
@@ -109,11 +106,11 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
   }
   let suspectedAdversarial = false;
   const candidates: Candidate[] = [];
-  let rowStart = pixels.length;
+  let row = 1;
   for (const [i, { probe, settings }] of active.entries()) {
     const rowCount = rows[i + 1].length / pixels.length;
-    const logitsStart = (rowStart / pixels.length) * classes;
-    rowStart += rows[i + 1].length;
+    const probeLogits = screeningLogits.subarray(row * classes, (row + rowCount) * classes);
+    row += rowCount;
     const outcome = await probe.run(settings, {
       classifier,
       pixels,
@@ -123,7 +120,7 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
       targets,
       predicted: prediction.index,
       cleanLogits,
-      screeningLogits: screeningLogits.subarray(logitsStart, logitsStart + rowCount * classes),
+      screeningLogits: probeLogits,
       squeezeThreshold: input.threshold,
       timed,
     });
