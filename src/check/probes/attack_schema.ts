@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { LOSS_KINDS } from "../../model/classifier.ts";
 import type { AttackReport } from "../probe.ts";
 
 /** One FGSM/PGD/EoT-PGD row of the report (the shared `probes` list and the EoT section). */
@@ -12,7 +13,7 @@ export const AttackReportSchema = z.object({
   randomStart: z.boolean(),
   targeted: z.boolean(),
   target: z.number().int().nullable(),
-  loss: z.enum(["ce", "margin"]),
+  loss: z.enum(LOSS_KINDS),
   success: z.boolean(),
   iterations: z.number().int().openapi({
     description: "First adversarial iterate (0 = start) on success, else steps run",

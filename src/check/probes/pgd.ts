@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { estimatePgdCost, pgd } from "../../attacks/pgd.ts";
+import { LOSS_KINDS, type LossKind } from "../../model/classifier.ts";
 import {
   attackReasons,
   type AttackReport,
@@ -20,7 +21,7 @@ export interface PgdSettings {
   steps: number;
   randomStart: boolean;
   restarts: number;
-  loss: "ce" | "margin";
+  loss: LossKind;
 }
 
 const int = (min: number) => z.number().int().min(min);
@@ -35,7 +36,7 @@ const PgdLayer = z.union([
       steps: int(1).default(20),
       randomStart: z.boolean().default(false),
       restarts: int(1).default(1),
-      loss: z.enum(["ce", "margin"]).default("ce"),
+      loss: z.enum(LOSS_KINDS).default("ce"),
     }).strict(),
   ).min(1),
 ]);
