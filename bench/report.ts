@@ -172,7 +172,7 @@ ${gradientInfoTable(r.gradient.info)}
 
 ## 2. Default check latency
 
-\`POST /v1/models/{id}/check\` with no options (src/check/defaults.ts \`serverDefaults\`) on the first
+\`POST /v1/models/{id}/check\` with no options (src/check/options.ts \`serverDefaults\`) on the first
 ${r.images} committed fixture images of each model, through the real HTTP API on a loopback port (client
 wall time: HTTP + PNG decode + check). PyTorch eager is tools/bench_torch.py running the same check
 (same models and weights, same images, same probes, batching and early stops); its time excludes

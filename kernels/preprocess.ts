@@ -1,11 +1,20 @@
-import type { InputSpec } from "../src/registry/manifest.ts";
+/** How [0,1] pixels map to a model's input (the fields of a manifest's `input` that matter here). */
+export interface PreprocessSpec {
+  layout: "NCHW" | "NHWC";
+  channels: number;
+  height: number;
+  width: number;
+  scale: "unit" | "byte";
+  mean: readonly number[];
+  std: readonly number[];
+}
 
 /** Options for {@link toModelInput} / {@link fromModelInput}. */
 export interface PreprocessOptions {
   /** Batch size; the arrays hold n × channels × height × width values. */
   n: number;
   /** The manifest's input description (layout, scale, mean, std, sizes). */
-  spec: InputSpec;
+  spec: PreprocessSpec;
   /** Optional destination buffer of the same length (must not alias the source). */
   out?: Float32Array;
 }

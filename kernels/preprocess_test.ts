@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { InputSpec } from "../src/registry/manifest.ts";
-import { fromModelInput, toModelInput } from "./preprocess.ts";
+import { fromModelInput, type PreprocessSpec, toModelInput } from "./preprocess.ts";
 
 interface Case {
-  spec: InputSpec;
+  spec: PreprocessSpec;
   n: number;
   pixels: number[];
   expected: number[];
@@ -42,12 +41,11 @@ Deno.test("round trip through both layouts, writing into out buffers", () => {
     fc.constantFrom(1, 3),
     fc.integer({ min: 1, max: 5 }),
     fc.integer({ min: 1, max: 5 }),
-    fc.constantFrom<InputSpec["layout"]>("NCHW", "NHWC"),
-    fc.constantFrom<InputSpec["scale"]>("unit", "byte"),
+    fc.constantFrom<PreprocessSpec["layout"]>("NCHW", "NHWC"),
+    fc.constantFrom<PreprocessSpec["scale"]>("unit", "byte"),
     fc.integer({ min: 0, max: 1000 }),
     (n, c, h, w, layout, scale, salt) => {
-      const spec: InputSpec = {
-        name: "x",
+      const spec: PreprocessSpec = {
         layout,
         channels: c as 1 | 3,
         height: h,
@@ -68,8 +66,7 @@ Deno.test("round trip through both layouts, writing into out buffers", () => {
 });
 
 Deno.test("NHWC puts channels innermost", () => {
-  const spec: InputSpec = {
-    name: "x",
+  const spec: PreprocessSpec = {
     layout: "NHWC",
     channels: 3,
     height: 1,

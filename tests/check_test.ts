@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { PNG } from "pngjs";
 import { Buffer } from "node:buffer";
 import {
-  errorOf,
   imageRequest,
   jsonRequest,
   loadFixtureImages,
@@ -137,39 +136,6 @@ Deno.test("check: the documented options contract, probes off, returned images",
     });
     assert.equal(targeted.probes[0].targeted, true);
     assert.equal(targeted.probes[0].success, targeted.probes[0].adversarial.index === (image.label + 1) % 10);
-  } finally {
-    await server.shutdown();
-  }
-});
-
-Deno.test("check: bad options and limits answer 422 naming the problem", async () => {
-  const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: MODELS_DIR, ROBUSTCHECK_MAX_COST: "5000" });
-  try {
-    const [image] = await loadFixtureImages("fashion", 1);
-    const url = `${server.url}/v1/models/fashion-cnn/check`;
-    const cases: [unknown, string, RegExp][] = [
-      [{ pgd: [{ eps: 0.1, steps: 5000 }] }, "limit_exceeded", /maxSteps/],
-      [{ pgd: [{ eps: 0.1, steps: 100, restarts: 40 }] }, "limit_exceeded", /maxRestarts/],
-      [{ randomization: { draws: 1000 } }, "limit_exceeded", /maxDraws/],
-      [{ pgd: [{ eps: 0.1, steps: 1000, restarts: 30 }] }, "limit_exceeded", /maxCost/],
-      [{ fgsm: { eps: [1.5] } }, "invalid_options", /options\.fgsm\.eps\.0/],
-      [{ pgd: [{ norm: "linf", eps: 2 }] }, "limit_exceeded", /maxEps/],
-      [{ label: 10 }, "invalid_options", /options\.label/],
-      [{ label: 3, target: 3 }, "invalid_options", /target/],
-      [{ bogus: 1 }, "invalid_options", /options/],
-      [{ squeeze: { squeezers: [{ kind: "median", size: 0 }] } }, "invalid_options", /squeezers/],
-      [{ randomization: { minSize: 30, maxSize: 29 } }, "invalid_options", /minSize/],
-      [{ minimalEpsilon: { low: 0.4, high: 0.2 } }, "invalid_options", /low < high/],
-    ];
-    for (const [options, code, message] of cases) {
-      const response = await fetch(url, jsonRequest({ image: image.bytes.toBase64(), options }));
-      assert.equal(response.status, 422, JSON.stringify(options));
-      const error = await errorOf(response);
-      assert.equal(error.code, code, `${JSON.stringify(options)} → ${error.message}`);
-      assert.match(error.message, message);
-    }
-    const ok = await fetch(url, jsonRequest({ image: image.bytes.toBase64() }));
-    assert.equal(ok.status, 200);
   } finally {
     await server.shutdown();
   }

@@ -15,7 +15,7 @@ function blankPng(width: number, height: number): Uint8Array {
   return new Uint8Array(PNG.sync.write(png));
 }
 
-Deno.test("errors: every bad request gets its status and JSON error, and the model keeps working", async () => {
+Deno.test("errors: every bad request gets its status and JSON error, and the model keeps working", async (t) => {
   const server = await startTestServer({
     ROBUSTCHECK_MODELS_DIR: MODELS_DIR,
     ROBUSTCHECK_MAX_BODY_BYTES: "200000",
@@ -131,11 +131,13 @@ Deno.test("errors: every bad request gets its status and JSON error, and the mod
       },
     ];
     for (const c of cases) {
-      const response = await c.request();
-      assert.equal(response.status, c.status, c.name);
-      assert.equal(response.headers.get("content-type")?.startsWith("application/json"), true, c.name);
-      const error = await errorOf(response);
-      assert.equal(error.code, c.code, `${c.name}: ${error.message}`);
+      await t.step(c.name, async () => {
+        const response = await c.request();
+        assert.equal(response.status, c.status, c.name);
+        assert.equal(response.headers.get("content-type")?.startsWith("application/json"), true, c.name);
+        const error = await errorOf(response);
+        assert.equal(error.code, c.code, `${c.name}: ${error.message}`);
+      });
     }
     const allow = (await fetch(predictUrl)).headers.get("allow");
     assert.equal(allow, "POST");

@@ -1,5 +1,5 @@
 /** Validation shared by the attacks: pixels are a batch of images, one label (and target) each. */
-import type { Classifier } from "../runtime/classifier.ts";
+import type { Classifier } from "../model/classifier.ts";
 
 export interface ImageBatch {
   images: number;

@@ -6,7 +6,7 @@
  * know its sample count pass their own `gradientCost`.
  */
 
-import type { Classifier } from "../runtime/classifier.ts";
+import type { Classifier } from "../model/classifier.ts";
 
 /** Rows sent to the classifier, by call kind. */
 export interface Evaluations {

@@ -14,7 +14,7 @@
  * iterate the lowest row index wins. A group's rows then leave the batch (early stop).
  * Without `isAdversarial`, all rows run all `steps` and no final forward is made.
  */
-import type { Classifier, LossKind } from "../runtime/classifier.ts";
+import type { Classifier, LossKind } from "../model/classifier.ts";
 import type { NormStrategy } from "./norms.ts";
 import { emptyEvaluations, type Evaluations } from "./cost.ts";
 

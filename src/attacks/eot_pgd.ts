@@ -18,7 +18,7 @@
  * then per step the transforms for (row, k) in row-major order, then the judging draws per
  * (image, draw); each transform is one `drawResizePad` (three `next()` draws).
  */
-import type { Classifier, LossKind } from "../runtime/classifier.ts";
+import type { Classifier, LossKind } from "../model/classifier.ts";
 import { argmax } from "../../kernels/softmax.ts";
 import { createRng, type Rng } from "../../kernels/rng.ts";
 import {

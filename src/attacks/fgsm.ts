@@ -10,7 +10,7 @@
  * for the whole batch) and all ε are then checked with one forward call — the same numbers as
  * `pgd({norm: "linf", steps: 1, alpha: ε, randomStart: false, restarts: 1})` for each ε.
  */
-import type { Classifier, LossKind } from "../runtime/classifier.ts";
+import type { Classifier, LossKind } from "../model/classifier.ts";
 import { argmax } from "../../kernels/softmax.ts";
 import { checkNumber, imageBatch } from "./batch.ts";
 import { DEFAULT_GRADIENT_COST } from "./cost.ts";

@@ -16,7 +16,7 @@
  * `randomStart`, one `createRng(seed)` serves the whole call: round after round (high first),
  * within a round in image order.
  */
-import type { Classifier, LossKind } from "../runtime/classifier.ts";
+import type { Classifier, LossKind } from "../model/classifier.ts";
 import { argmax } from "../../kernels/softmax.ts";
 import { createRng, type Rng } from "../../kernels/rng.ts";
 import { checkNumber, imageBatch } from "./batch.ts";

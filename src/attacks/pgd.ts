@@ -17,7 +17,7 @@
  *   probability of the label (untargeted) or the highest of the target (targeted), first on ties,
  *   and `iterations` = steps.
  */
-import type { Classifier, LossKind } from "../runtime/classifier.ts";
+import type { Classifier, LossKind } from "../model/classifier.ts";
 import { argmax, softmax } from "../../kernels/softmax.ts";
 import { createRng } from "../../kernels/rng.ts";
 import { checkNumber, imageBatch } from "./batch.ts";

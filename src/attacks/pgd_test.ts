@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Classifier } from "../runtime/classifier.ts";
+import type { Classifier } from "../model/classifier.ts";
 import { countingClassifier, forwardEquivalents } from "./cost.ts";
 import { estimatePgdCost, pgd, type PgdOptions } from "./pgd.ts";
 import { createLinearSoftmax, randomLinearSoftmax } from "./testdata/linear_softmax.ts";

@@ -6,7 +6,7 @@
  *   accumulated in float64 over the float32 values.
  */
 import { argmax, softmax } from "../../kernels/softmax.ts";
-import type { GradientMode, LossKind } from "../runtime/classifier.ts";
+import type { GradientMode, LossKind } from "../model/classifier.ts";
 
 export type NormName = "linf" | "l2";
 

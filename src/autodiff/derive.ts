@@ -7,8 +7,8 @@
  * std[c], transposed to NHWC when the manifest says so. Gradients are reverse-mode, per rule in
  * rules/, only along tensors that depend on the pixels (no weight gradients).
  */
-import type { InputSpec } from "../registry/manifest.ts";
-import type { LossKind } from "../runtime/classifier.ts";
+import type { InputSpec } from "../model/manifest.ts";
+import type { LossKind } from "../model/classifier.ts";
 import { analyze, valueInfoShape } from "./analyze.ts";
 import { NotDifferentiableError } from "./errors.ts";
 import { GraphBuilder, makeNode } from "./graph.ts";

@@ -7,7 +7,7 @@
  * For probability outputs z = log(max(p, 1e-30)); ∂z/∂p = 1/max(p,1e-30) where p ≥ 1e-30, else 0.
  */
 import type { GraphBuilder } from "./graph.ts";
-import type { LossKind } from "../runtime/classifier.ts";
+import type { LossKind } from "../model/classifier.ts";
 
 /** Smallest probability kept before the log (the service-wide convention). */
 export const PROB_FLOOR = 1e-30;

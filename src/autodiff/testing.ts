@@ -7,7 +7,7 @@ import * as ort from "onnxruntime-web";
 import assert from "node:assert/strict";
 import { deriveGradientModel, type GradientSpec } from "./derive.ts";
 import type { MaxPoolMode } from "./rules/types.ts";
-import type { LossKind } from "../runtime/classifier.ts";
+import type { LossKind } from "../model/classifier.ts";
 
 ort.env.wasm.numThreads = 1;
 

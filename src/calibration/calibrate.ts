@@ -1,6 +1,5 @@
-import { squeezerName, squeezeScores } from "../check/squeeze.ts";
-import type { Squeezer } from "../check/options.ts";
-import type { Classifier } from "../runtime/classifier.ts";
+import { type Squeezer, squeezerName, squeezeScores } from "../check/squeeze.ts";
+import type { Classifier } from "../model/classifier.ts";
 import type { Calibration, CalibrationStore } from "./store.ts";
 import { thresholdForFpr } from "./threshold.ts";
 

@@ -1,60 +1,26 @@
+/**
+ * The check's options, composed from the probe registry: the request/manifest schema, the resolved
+ * (effective) options type, and how layers resolve over the server defaults. Each probe declares
+ * its own part once (src/check/probes/).
+ */
 import { z } from "zod";
+import { RequestError } from "../errors.ts";
+import type { CheckLimits } from "./limits.ts";
+import { type AnyProbe, type ModelFacts, ProbeLimitError, type SettingsOf } from "./probe.ts";
+import { PROBES, type Probes } from "./probes/index.ts";
 
-/** Server-wide bounds on one check request (a request over any of them is a 422 naming it). */
-export interface CheckLimits {
-  maxSteps: number;
-  maxRestarts: number;
-  maxDraws: number;
-  maxEpsList: number;
-  maxPgdProbes: number;
-  maxBisectionSteps: number;
-  maxSqueezers: number;
-  /** Per-request compute budget in forward-pass equivalents (one gradient row counts 2). */
-  maxCost: number;
-}
+export { type CheckLimits, DEFAULT_CHECK_LIMITS } from "./limits.ts";
+export type { ModelFacts } from "./probe.ts";
+export { type Squeezer, SqueezerSchema } from "./squeeze.ts";
 
-export const DEFAULT_CHECK_LIMITS: CheckLimits = {
-  maxSteps: 1000,
-  maxRestarts: 32,
-  maxDraws: 256,
-  maxEpsList: 16,
-  maxPgdProbes: 8,
-  maxBisectionSteps: 30,
-  maxSqueezers: 8,
-  maxCost: 50_000,
-};
-
-const eps = z.number().min(0).max(1);
 const int = (min: number) => z.number().int().min(min);
 
-export const SqueezerSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("bitDepth"), bits: z.number().int().min(1).max(8) }).strict(),
-  z.object({ kind: z.literal("median"), size: z.number().int().min(1).max(11) }).strict(),
-  z.object({
-    kind: z.literal("nonLocalMeans"),
-    search: z.number().int().min(1).max(21).refine((v) => v % 2 === 1, "search must be odd"),
-    patch: z.number().int().min(1).max(11).refine((v) => v % 2 === 1, "patch must be odd"),
-    h: z.number().positive().max(255),
-  }).strict(),
-]);
-export type Squeezer = z.infer<typeof SqueezerSchema>;
+type LayerShape<P extends readonly AnyProbe[]> = { [K in P[number] as K["key"]]: z.ZodOptional<K["layer"]> };
+type SettingsShape<P extends readonly AnyProbe[]> = { [K in P[number] as K["key"]]: SettingsOf<K> | false };
 
-const PgdProbeSchema = z.object({
-  norm: z.enum(["linf", "l2"]).default("linf"),
-  eps: z.number().min(0),
-  alpha: z.number().positive().optional(),
-  steps: int(1).default(20),
-  randomStart: z.boolean().default(false),
-  restarts: int(1).default(1),
-  loss: z.enum(["ce", "margin"]).default("ce"),
-}).strict();
-
-const EotSchema = z.object({
-  steps: int(1).default(10),
-  eps: eps.optional(),
-  alpha: z.number().positive().optional(),
-  samples: int(1).default(8),
-}).strict();
+function layerShape<P extends readonly AnyProbe[]>(probes: P): LayerShape<P> {
+  return Object.fromEntries(probes.map((p) => [p.key, p.layer.optional()])) as LayerShape<P>;
+}
 
 /**
  * The public options contract of `POST /v1/models/{id}/check`. Every probe key may be `false`
@@ -65,35 +31,99 @@ export const CheckOptionsSchema = z.object({
   target: int(0).nullable().optional(),
   seed: z.number().int().min(0).max(0xffffffff).optional(),
   topK: int(1).max(1000).optional(),
-  squeeze: z.union([
-    z.literal(false),
-    z.object({ squeezers: z.array(SqueezerSchema).min(1).optional(), threshold: z.number().nonnegative().optional() })
-      .strict(),
-  ]).optional(),
-  randomization: z.union([
-    z.literal(false),
-    z.object({
-      draws: int(1).optional(),
-      minSize: int(1).optional(),
-      maxSize: int(2).optional(),
-      canvas: int(1).optional(),
-      eot: z.union([z.literal(false), EotSchema]).optional(),
-    }).strict(),
-  ]).optional(),
-  fgsm: z.union([z.literal(false), z.object({ eps: z.array(eps).min(1) }).strict()]).optional(),
-  pgd: z.union([z.literal(false), z.array(PgdProbeSchema).min(1)]).optional(),
-  minimalEpsilon: z.union([
-    z.literal(false),
-    z.object({
-      low: eps.optional(),
-      high: eps.optional(),
-      bisectionSteps: int(1).optional(),
-      steps: int(1).optional(),
-      alphaFactor: z.number().positive().max(1).optional(),
-      randomStart: z.boolean().optional(),
-    }).strict(),
-  ]).optional(),
+  ...layerShape(PROBES),
   return: z.array(z.enum(["adversarial", "perturbation"])).optional(),
 }).strict();
 
 export type CheckOptionsInput = z.infer<typeof CheckOptionsSchema>;
+
+/** Every option resolved: request, then manifest `defaults.check`, then the server's defaults. */
+export type EffectiveOptions =
+  & { label: number | null; target: number | null; seed: number; topK: number }
+  & SettingsShape<Probes>
+  & { return: ("adversarial" | "perturbation")[] };
+
+/** Parses request options (422 on anything malformed, naming the field). */
+export function parseCheckOptions(raw: unknown): CheckOptionsInput {
+  const parsed = CheckOptionsSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RequestError(422, "invalid_options", `options.${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+type Settings = Record<string, unknown>;
+
+/** The server's defaults for a model: each probe's own (lighter for SPSA models, see the probes). */
+export function serverDefaults(model: ModelFacts): EffectiveOptions {
+  const out: Settings = { label: null, target: null, seed: 0, topK: 5 };
+  for (const p of PROBES as readonly AnyProbe[]) out[p.key] = p.serverDefault(model);
+  out.return = [];
+  return out as EffectiveOptions;
+}
+
+/**
+ * Overlays option layers on the defaults: a probe set to `false` is off; an object overrides what
+ * its probe's `overlay` says (a probe turned back on starts from its full defaults).
+ */
+export function resolveOptions(model: ModelFacts, ...layers: CheckOptionsInput[]): EffectiveOptions {
+  let out = serverDefaults(model);
+  for (const layer of layers) out = overlay(out, layer, model);
+  return out;
+}
+
+function overlay(base: EffectiveOptions, o: CheckOptionsInput, model: ModelFacts): EffectiveOptions {
+  const out: Settings = { ...base };
+  const layer = o as Settings;
+  if (o.label !== undefined) out.label = o.label;
+  if (o.target !== undefined) out.target = o.target;
+  if (o.seed !== undefined) out.seed = o.seed;
+  if (o.topK !== undefined) out.topK = o.topK;
+  if (o.return !== undefined) out.return = [...new Set(o.return)];
+  for (const p of PROBES as readonly AnyProbe[]) {
+    const given = layer[p.key];
+    if (given === undefined) continue;
+    if (given === false) {
+      out[p.key] = false;
+      continue;
+    }
+    const fallback = p.fallback(model);
+    out[p.key] = p.overlay((base as Settings)[p.key] || fallback, given, fallback);
+  }
+  return out as EffectiveOptions;
+}
+
+/** Bounds that depend on the model and the server limits; each failure names its limit. */
+export function checkLimits(options: EffectiveOptions, model: ModelFacts, limits: CheckLimits): void {
+  const classes = model.manifest.labels.length;
+  for (const key of ["label", "target"] as const) {
+    const value = options[key];
+    if (value !== null && value >= classes) {
+      throw new RequestError(
+        422,
+        "invalid_options",
+        `options.${key}: ${value} is not a class index (0..${classes - 1})`,
+      );
+    }
+  }
+  try {
+    for (const p of PROBES as readonly AnyProbe[]) {
+      const settings = (options as Settings)[p.key];
+      if (settings !== false) p.limits(settings, model, limits);
+    }
+  } catch (error) {
+    if (error instanceof ProbeLimitError) throw new RequestError(422, error.code, error.message);
+    throw error;
+  }
+}
+
+/** Forward-pass equivalents the options may spend at most: the clean row plus every probe's cost. */
+export function estimateCheckCost(options: EffectiveOptions, gradientCost: number): number {
+  let cost = 1;
+  for (const p of PROBES as readonly AnyProbe[]) {
+    const settings = (options as Settings)[p.key];
+    if (settings !== false) cost += p.cost(settings, gradientCost);
+  }
+  return cost;
+}

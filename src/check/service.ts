@@ -1,17 +1,42 @@
-import type { CalibrationStore } from "../calibration/store.ts";
 import { RequestError } from "../errors.ts";
-import type { Classifier } from "../runtime/classifier.ts";
-import { checkLimits, parseCheckOptions, resolveOptions } from "./defaults.ts";
-import type { CheckLimits } from "./options.ts";
-import { type CheckReport, estimateCheckCost, gradientCostOf, runCheck, type ThresholdSource } from "./run_check.ts";
-import { squeezerName } from "./squeeze.ts";
+import type { Classifier } from "../model/classifier.ts";
+import { gradientCostOf } from "../model/gradient_cost.ts";
+import type { CheckLimits } from "./limits.ts";
+import {
+  checkLimits,
+  type CheckOptionsInput,
+  type EffectiveOptions,
+  estimateCheckCost,
+  parseCheckOptions,
+  resolveOptions,
+} from "./options.ts";
+import type { ModelFacts, SqueezeThreshold, ThresholdSource } from "./probe.ts";
+import { squeezeThreshold } from "./probes/squeeze.ts";
+import type { Squeezer } from "./squeeze.ts";
+import { type CheckReport, runCheck } from "./run_check.ts";
+
+/** What the check needs from the calibration store (src/calibration's CalibrationStore has it). */
+export interface CalibrationLookup {
+  get(modelId: string, sha256: string): Promise<{ threshold: number; squeezers: string[] } | null>;
+}
 
 export interface CheckServiceInput {
   classifier: Classifier;
   pixels: Float32Array;
   rawOptions: unknown;
-  calibrations: CalibrationStore;
+  calibrations: CalibrationLookup;
   limits: CheckLimits;
+}
+
+/** The manifest's check layer (validated by the registry when the model loaded), then the request's. */
+function optionLayers(model: ModelFacts, request: CheckOptionsInput): CheckOptionsInput[] {
+  const manifestLayer = model.manifest.defaults?.check;
+  return manifestLayer ? [parseCheckOptions(manifestLayer), request] : [request];
+}
+
+/** The options a check without request options runs with (server defaults + the manifest's layer). */
+export function modelDefaultOptions(model: ModelFacts): EffectiveOptions {
+  return resolveOptions(model, ...optionLayers(model, {}));
 }
 
 /**
@@ -21,10 +46,10 @@ export interface CheckServiceInput {
 export async function checkImage(input: CheckServiceInput): Promise<CheckReport> {
   const { classifier, limits } = input;
   const { manifest } = classifier;
+  const model = { manifest, gradientMode: classifier.gradientMode };
   const request = parseCheckOptions(input.rawOptions);
-  const layers = manifest.defaults?.check ? [manifest.defaults.check, request] : [request];
-  const options = resolveOptions({ manifest, gradientMode: classifier.gradientMode }, ...layers);
-  checkLimits(options, manifest, limits);
+  const options = resolveOptions(model, ...optionLayers(model, request));
+  checkLimits(options, model, limits);
   if (options.target !== null && options.target === (options.label ?? -1)) {
     throw new RequestError(422, "invalid_options", "options.target must differ from options.label");
   }
@@ -37,21 +62,32 @@ export async function checkImage(input: CheckServiceInput): Promise<CheckReport>
         (classifier.gradientMode === "spsa" ? " (this model uses SPSA gradients, which cost more)" : ""),
     );
   }
-  let threshold: { value: number | null; source: ThresholdSource } = { value: null, source: "none" };
-  if (options.squeeze) {
-    const names = options.squeeze.squeezers.map(squeezerName);
-    const calibration = await input.calibrations.get(manifest.id, classifier.sha256);
-    const sameSqueezers = (other: string[]) => other.length === names.length && other.every((n, i) => n === names[i]);
-    const requestSqueeze = request.squeeze || undefined;
-    const requestThreshold = requestSqueeze?.threshold;
-    if (requestThreshold !== undefined) threshold = { value: requestThreshold, source: "request" };
-    else if (calibration && sameSqueezers(calibration.squeezers)) {
-      threshold = { value: calibration.threshold, source: "calibration" };
-    } else if (options.squeeze.threshold !== null) {
-      threshold = { value: options.squeeze.threshold, source: "manifest" };
-    } else if (manifest.defaults?.squeezeThreshold !== undefined && !requestSqueeze?.squeezers) {
-      threshold = { value: manifest.defaults.squeezeThreshold, source: "manifest" };
-    }
-  }
+  const threshold: SqueezeThreshold = options.squeeze
+    ? squeezeThreshold({
+      settings: options.squeeze,
+      request: request.squeeze || undefined,
+      calibration: await input.calibrations.get(manifest.id, classifier.sha256),
+      manifestThreshold: manifest.defaults?.squeezeThreshold,
+    })
+    : { value: null, source: "none" };
   return await runCheck({ classifier, pixels: input.pixels, options, threshold, budget: limits.maxCost });
+}
+
+/** The squeeze threshold a check with default options would use (GET /v1/models/{id}). */
+export async function defaultSqueezeThreshold(
+  classifier: Classifier,
+  calibrations: CalibrationLookup,
+): Promise<{ value: number | null; source: Exclude<ThresholdSource, "request">; squeezers: Squeezer[] }> {
+  const options = modelDefaultOptions({ manifest: classifier.manifest, gradientMode: classifier.gradientMode });
+  if (!options.squeeze) return { value: null, source: "none", squeezers: [] };
+  const threshold = squeezeThreshold({
+    settings: options.squeeze,
+    calibration: await calibrations.get(classifier.manifest.id, classifier.sha256),
+    manifestThreshold: classifier.manifest.defaults?.squeezeThreshold,
+  });
+  // Without a request the rule never answers "request".
+  return {
+    ...threshold as { value: number | null; source: Exclude<ThresholdSource, "request"> },
+    squeezers: options.squeeze.squeezers,
+  };
 }

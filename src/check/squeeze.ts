@@ -1,7 +1,19 @@
 import { softmax } from "../../kernels/softmax.ts";
 import { bitDepth, median, nonLocalMeans } from "../../kernels/squeeze.ts";
-import type { Classifier } from "../runtime/classifier.ts";
-import type { Squeezer } from "./options.ts";
+import { z } from "zod";
+import type { Classifier } from "../model/classifier.ts";
+
+export const SqueezerSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("bitDepth"), bits: z.number().int().min(1).max(8) }).strict(),
+  z.object({ kind: z.literal("median"), size: z.number().int().min(1).max(11) }).strict(),
+  z.object({
+    kind: z.literal("nonLocalMeans"),
+    search: z.number().int().min(1).max(21).refine((v) => v % 2 === 1, "search must be odd"),
+    patch: z.number().int().min(1).max(11).refine((v) => v % 2 === 1, "patch must be odd"),
+    h: z.number().positive().max(255),
+  }).strict(),
+]);
+export type Squeezer = z.infer<typeof SqueezerSchema>;
 
 export interface SqueezeScores {
   /** L1 distance between the softmax of the input and of each squeezed version, by squeezer name. */

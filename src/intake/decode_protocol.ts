@@ -1,4 +1,4 @@
-import type { InputSpec } from "../registry/manifest.ts";
+import type { InputSpec } from "../model/manifest.ts";
 import type { ImageFormat } from "./decode.ts";
 
 /** How the decoded file looked before it became model input. */

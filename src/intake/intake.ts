@@ -1,6 +1,6 @@
 import type { Limits } from "../config.ts";
 import { RequestError } from "../errors.ts";
-import type { InputSpec } from "../registry/manifest.ts";
+import type { InputSpec } from "../model/manifest.ts";
 import { checkPixelLimit, readImageHeader } from "./decode.ts";
 import type { DecodePool } from "./decode_pool.ts";
 import type { ImageSource } from "./decode_protocol.ts";

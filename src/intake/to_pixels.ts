@@ -1,5 +1,5 @@
 import { resizeBilinear } from "../../kernels/resize.ts";
-import type { InputSpec } from "../registry/manifest.ts";
+import type { InputSpec } from "../model/manifest.ts";
 import type { DecodedImage } from "./decode.ts";
 
 export interface ModelPixels {

@@ -1,5 +1,5 @@
 import { softmax, topK } from "../../kernels/softmax.ts";
-import type { Classifier } from "../runtime/classifier.ts";
+import type { Classifier } from "../model/classifier.ts";
 
 export interface RankedLabel {
   index: number;

@@ -1,4 +1,5 @@
-import { type Manifest, ManifestSchema } from "./manifest.ts";
+import type { Manifest } from "../model/manifest.ts";
+import { ManifestSchema } from "./manifest.ts";
 
 /** A manifest that failed to parse or validate; the message names the file and the field. */
 export class ManifestError extends Error {}

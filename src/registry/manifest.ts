@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CheckOptionsSchema } from "../check/options.ts";
+import { ModelSpecSchema } from "../model/manifest.ts";
 
 /** Per-model probe defaults a manifest may carry; request options override them. */
 export const ManifestDefaultsSchema = z.object({
@@ -8,35 +9,5 @@ export const ManifestDefaultsSchema = z.object({
   check: CheckOptionsSchema.optional(),
 }).strict();
 
-/**
- * manifest.json beside model.onnx. It says how [0,1] pixels become the model input:
- * input = (pixel × (scale === "byte" ? 255 : 1) − mean[c]) / std[c], laid out as `layout`.
- * mean/std are in the scaled units (so a "byte" model lists means like 123.7).
- */
-export const ManifestSchema = z.object({
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "lowercase letters, digits, . _ - (max 64)"),
-  description: z.string().optional(),
-  labels: z.array(z.string().min(1)).min(2),
-  input: z.object({
-    name: z.string().min(1),
-    layout: z.enum(["NCHW", "NHWC"]),
-    channels: z.union([z.literal(1), z.literal(3)]),
-    height: z.number().int().min(1).max(4096),
-    width: z.number().int().min(1).max(4096),
-    scale: z.enum(["unit", "byte"]),
-    mean: z.array(z.number()),
-    std: z.array(z.number().positive()),
-  }).strict().refine((i) => i.mean.length === i.channels && i.std.length === i.channels, {
-    message: "mean and std need one entry per channel",
-    path: ["mean"],
-  }),
-  output: z.object({
-    name: z.string().min(1),
-    kind: z.enum(["logits", "probabilities"]),
-  }).strict(),
-  defaults: ManifestDefaultsSchema.optional(),
-  provenance: z.record(z.string(), z.unknown()).optional(),
-}).strict();
-
-export type Manifest = z.infer<typeof ManifestSchema>;
-export type InputSpec = Manifest["input"];
+/** manifest.json as the registry validates it: the model spec (src/model) + check defaults. */
+export const ManifestSchema = ModelSpecSchema.extend({ defaults: ManifestDefaultsSchema.optional() }).strict();

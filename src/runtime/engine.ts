@@ -1,4 +1,4 @@
-import type { BackendName, SessionInfo, TensorPayload } from "./protocol.ts";
+import type { BackendName, DerivedGradients, DeriveRequest, SessionInfo, TensorPayload } from "./protocol.ts";
 
 /** A loaded ONNX graph that can be run with named feeds. */
 export interface SessionHandle {
@@ -13,5 +13,7 @@ export interface InferenceEngine {
   readonly threads: number;
   readonly workers: number;
   createSession(bytes: Uint8Array): Promise<SessionHandle>;
+  /** Derives gradient graphs in a Worker, so a large model does not stall the main thread. */
+  deriveGradients(request: DeriveRequest): Promise<DerivedGradients>;
   close(): void;
 }

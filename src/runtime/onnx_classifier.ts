@@ -1,11 +1,17 @@
 import { toModelInput } from "../../kernels/preprocess.ts";
 import { logitsFromProbabilities } from "../../kernels/softmax.ts";
-import { deriveGradientModel, NotDifferentiableError } from "../autodiff/mod.ts";
-import type { Manifest } from "../registry/manifest.ts";
-import type { Classifier, GradientMode, GradientResult, LossKind } from "./classifier.ts";
+import type { Manifest } from "../model/manifest.ts";
+import {
+  type Classifier,
+  type GradientMode,
+  type GradientResult,
+  LOSS_KINDS,
+  type LossKind,
+} from "../model/classifier.ts";
 import type { InferenceEngine, SessionHandle } from "./engine.ts";
 import type { TensorPayload, ValueInfo } from "./protocol.ts";
-import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient, spsaSamples } from "./spsa.ts";
+import { spsaSamples } from "../model/gradient_cost.ts";
+import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient } from "./spsa.ts";
 
 /** Raised when a model and its manifest disagree; names the field at fault. */
 export class ModelSpecError extends Error {}
@@ -16,7 +22,7 @@ export interface GradientInfo {
   unsupported: string[];
   /** Why the exact gradient is unavailable, when it is not. */
   reason?: string;
-  /** Milliseconds spent deriving each gradient model built so far. */
+  /** Milliseconds spent deriving each loss's gradient model (all are built at load). */
   buildMs: Partial<Record<LossKind, number>>;
 }
 
@@ -66,28 +72,37 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   }
 
   const gradientInfo: GradientInfo = { mode: "exact", unsupported: [], buildMs: {} };
+  // Every loss's gradient graph is derived now, at load, in a Worker: the gradient mode is fixed
+  // from here on and the request path never builds (or races to build) a session.
   const gradientSessions = new Map<LossKind, SessionHandle>();
   const maxPool = engine.backend === "webgpu" ? "mask" : "indices";
-
-  async function gradientSession(loss: LossKind): Promise<SessionHandle | undefined> {
-    if (gradientInfo.mode === "spsa") return undefined;
-    const cached = gradientSessions.get(loss);
-    if (cached) return cached;
+  const derived = await engine.deriveGradients({
+    bytes: modelBytes,
+    spec: { input, output },
+    losses: LOSS_KINDS,
+    maxPool,
+  });
+  if (derived.ok) {
     try {
-      const derived = deriveGradientModel(modelBytes, { input, output }, { loss, maxPool });
-      const session = await engine.createSession(derived.bytes);
-      gradientInfo.buildMs[loss] = derived.buildMs;
-      gradientSessions.set(loss, session);
-      return session;
+      for (const model of derived.models) {
+        gradientSessions.set(model.loss, await engine.createSession(model.bytes));
+        gradientInfo.buildMs[model.loss] = model.buildMs;
+      }
     } catch (error) {
-      gradientInfo.mode = "spsa";
-      if (error instanceof NotDifferentiableError) gradientInfo.unsupported = [...error.opTypes];
-      gradientInfo.reason = error instanceof Error ? error.message : String(error);
-      return undefined;
+      // A derived graph the backend cannot run: serve the model with SPSA rather than not at all.
+      await Promise.all([...gradientSessions.values()].map((s) => s.release()));
+      gradientSessions.clear();
+      Object.assign(gradientInfo, {
+        mode: "spsa",
+        buildMs: {},
+        reason: error instanceof Error ? error.message : String(error),
+      });
     }
+  } else {
+    gradientInfo.mode = "spsa";
+    gradientInfo.unsupported = derived.unsupported;
+    gradientInfo.reason = derived.reason;
   }
-  // Build the cross-entropy graph now: it decides the gradient mode reported from start-up on.
-  await gradientSession("ce");
 
   async function gradient(
     pixels: Float32Array,
@@ -97,7 +112,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   ): Promise<GradientResult> {
     checkPixels(pixels, batch, size);
     if (labels.length !== batch) throw new RangeError(`labels has ${labels.length} rows, expected ${batch}`);
-    const session = await gradientSession(loss);
+    const session = gradientSessions.get(loss);
     if (!session) {
       const estimate = await spsaGradient(logits, pixels, batch, labels, loss, {
         samples: spsaSamples(size),
@@ -140,12 +155,8 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     manifest,
     sha256: options.sha256,
     backend: engine.backend,
-    get gradientMode() {
-      return gradientInfo.mode;
-    },
-    get unsupportedOps() {
-      return gradientInfo.unsupported;
-    },
+    gradientMode: gradientInfo.mode,
+    unsupportedOps: gradientInfo.unsupported,
     gradientInfo,
     maxBatch,
     logits,

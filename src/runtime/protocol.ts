@@ -1,4 +1,6 @@
 /** Messages between the main thread and a session Worker (see session_worker.ts). */
+import type { GradientSpec, MaxPoolMode } from "../autodiff/mod.ts";
+import type { LossKind } from "../model/classifier.ts";
 
 export type BackendName = "wasm" | "webgpu" | "native";
 export type BackendChoice = BackendName | "auto";
@@ -22,17 +24,32 @@ export interface SessionInfo {
   outputs: ValueInfo[];
 }
 
+/** What the Worker needs to derive gradient graphs (see src/autodiff/derive.ts). */
+export interface DeriveRequest {
+  bytes: Uint8Array;
+  spec: GradientSpec;
+  losses: readonly LossKind[];
+  maxPool: MaxPoolMode;
+}
+
+/** Every loss's derived graph, or why the model has no exact gradient. */
+export type DerivedGradients =
+  | { ok: true; models: { loss: LossKind; bytes: Uint8Array; buildMs: number }[] }
+  | { ok: false; reason: string; unsupported: string[] };
+
 export type WorkerRequest =
   | { kind: "init"; backend: BackendChoice; threads: number }
   | { kind: "create"; sessionId: number; bytes: Uint8Array }
   | { kind: "run"; sessionId: number; feeds: Record<string, TensorPayload>; fetches: string[] }
-  | { kind: "release"; sessionId: number };
+  | { kind: "release"; sessionId: number }
+  | ({ kind: "derive" } & DeriveRequest);
 
 export type WorkerReply =
   | { ok: true; backend: BackendName; threads: number }
   | { ok: true; info: SessionInfo }
   | { ok: true; outputs: Record<string, TensorPayload> }
   | { ok: true }
+  | { ok: true; derived: DerivedGradients }
   | { ok: false; error: string };
 
 export interface Envelope<T> {

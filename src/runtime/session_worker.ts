@@ -4,9 +4,12 @@
  * work that would otherwise stall Deno's event loop (and with it /healthz) for the whole inference.
  */
 import type { InferenceSession, Tensor } from "onnxruntime-common";
+import { deriveGradientModel, NotDifferentiableError } from "../autodiff/mod.ts";
 import type {
   BackendChoice,
   BackendName,
+  DerivedGradients,
+  DeriveRequest,
   Envelope,
   SessionInfo,
   TensorPayload,
@@ -84,6 +87,27 @@ function describe(values: readonly InferenceSession.ValueMetadata[]): SessionInf
   );
 }
 
+/**
+ * Derives every requested loss's gradient graph here, off the main thread (a large model takes
+ * seconds); the first failure decides that the model has no exact gradient.
+ */
+function derive(req: DeriveRequest): DerivedGradients {
+  const models: { loss: DeriveRequest["losses"][number]; bytes: Uint8Array; buildMs: number }[] = [];
+  try {
+    for (const loss of req.losses) {
+      const derived = deriveGradientModel(req.bytes, req.spec, { loss, maxPool: req.maxPool });
+      models.push({ loss, bytes: derived.bytes, buildMs: derived.buildMs });
+    }
+    return { ok: true, models };
+  } catch (error) {
+    return {
+      ok: false,
+      reason: error instanceof Error ? error.message : String(error),
+      unsupported: error instanceof NotDifferentiableError ? [...error.opTypes] : [],
+    };
+  }
+}
+
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
   switch (req.kind) {
     case "init":
@@ -111,6 +135,8 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       }
       return { ok: true, outputs };
     }
+    case "derive":
+      return { ok: true, derived: derive(req) };
     case "release": {
       await sessions.get(req.sessionId)?.release();
       sessions.delete(req.sessionId);
@@ -123,7 +149,11 @@ self.onmessage = (event: MessageEvent<Envelope<WorkerRequest>>) => {
   const { id, body } = event.data;
   queue = queue.then(() => handle(body)).then(
     (reply) => {
-      const transfer = "outputs" in reply ? Object.values(reply.outputs).map((t) => t.data.buffer as ArrayBuffer) : [];
+      const transfer = "outputs" in reply
+        ? Object.values(reply.outputs).map((t) => t.data.buffer as ArrayBuffer)
+        : "derived" in reply && reply.derived.ok
+        ? reply.derived.models.map((m) => m.bytes.buffer as ArrayBuffer)
+        : [];
       self.postMessage({ id, body: reply }, { transfer });
     },
     (error) =>

@@ -1,6 +1,6 @@
 import { rowLosses } from "../../kernels/loss.ts";
 import { createRng } from "../../kernels/rng.ts";
-import type { LossKind } from "./classifier.ts";
+import type { LossKind } from "../model/classifier.ts";
 
 export interface SpsaOptions {
   /** Rademacher directions per row; each costs two forward passes. */
@@ -15,20 +15,6 @@ export interface SpsaOptions {
 
 export const SPSA_DELTA = 0.01;
 export const SPSA_MAX_BATCH_ROWS = 128;
-
-/**
- * Directions per estimate for a d-dimensional input: round(0.75·d) clamped to [128, 1024]. With n
- * Rademacher directions the estimate's cosine with the true gradient is about 1/√(1 + d/n), so
- * this gives ≈ 0.65 up to d ≈ 1365 and degrades gracefully beyond (0.47 at 32×32×3).
- */
-export function spsaSamples(size: number): number {
-  return Math.min(1024, Math.max(128, Math.round(0.75 * size)));
-}
-
-/** Forward-pass equivalents of one SPSA gradient row: 2 per direction plus the clean pass. */
-export function spsaCostPerRow(size: number): number {
-  return 2 * spsaSamples(size) + 1;
-}
 
 /**
  * SPSA gradient estimate (Uesato et al. 2018): for Rademacher directions v_i ∈ {−1,+1}^d,

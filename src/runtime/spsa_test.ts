@@ -4,7 +4,8 @@ import { decodeImage } from "../intake/decode.ts";
 import { toModelPixels } from "../intake/to_pixels.ts";
 import { parseManifest } from "../registry/load_manifest.ts";
 import { loadClassifier } from "./onnx_classifier.ts";
-import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient, spsaSamples } from "./spsa.ts";
+import { spsaSamples } from "../model/gradient_cost.ts";
+import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient } from "./spsa.ts";
 import { startWorkerPool } from "./worker_pool.ts";
 
 const root = new URL("../../", import.meta.url);

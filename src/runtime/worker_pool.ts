@@ -2,6 +2,7 @@ import type { InferenceEngine, SessionHandle } from "./engine.ts";
 import type {
   BackendChoice,
   BackendName,
+  DerivedGradients,
   Envelope,
   SessionInfo,
   TensorPayload,
@@ -107,6 +108,11 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Infer
           await Promise.all(workers.map((w) => w.request({ kind: "release", sessionId })));
         },
       };
+    },
+    async deriveGradients(request) {
+      const worker = workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+      const reply = await worker.request({ kind: "derive", ...request, bytes: request.bytes.slice() });
+      return (reply as { derived: DerivedGradients }).derived;
     },
     close() {
       for (const w of workers) w.terminate();

@@ -3,8 +3,8 @@
  * It is a real model under the Classifier contract (not a stub): ce and margin losses and their
  * gradients follow docs/ARCHITECTURE.md exactly, with argmax ties broken towards the first index.
  */
-import type { Classifier, GradientResult, LossKind } from "../../runtime/classifier.ts";
-import type { Manifest } from "../../registry/manifest.ts";
+import type { Classifier, GradientResult, LossKind } from "../../model/classifier.ts";
+import type { Manifest } from "../../model/manifest.ts";
 import { createRng } from "../../../kernels/rng.ts";
 
 export interface LinearSoftmaxOptions {

@@ -4,7 +4,7 @@
  */
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
-import type { Classifier, LossKind } from "../../runtime/classifier.ts";
+import type { Classifier, LossKind } from "../../model/classifier.ts";
 import { minimalEpsilon, type MinimalEpsilonResult } from "../minimal_epsilon.ts";
 import type { NormName } from "../result.ts";
 

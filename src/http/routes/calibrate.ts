@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { calibrate } from "../../calibration/calibrate.ts";
-import { type ModelFacts, resolveOptions } from "../../check/defaults.ts";
-import { type Squeezer, SqueezerSchema } from "../../check/options.ts";
+import { type ModelFacts, type Squeezer, SqueezerSchema } from "../../check/options.ts";
+import { modelDefaultOptions } from "../../check/service.ts";
 import { RequestError } from "../../errors.ts";
 import { decodeImagesToPixels } from "../../intake/intake.ts";
 import { readImagesBody } from "../../intake/read_body.ts";
@@ -82,8 +82,7 @@ export function registerCalibrateRoute(app: OpenAPIHono, deps: AppDeps): void {
 }
 
 function defaultSqueezers(model: ModelFacts): Squeezer[] {
-  const check = model.manifest.defaults?.check;
-  const squeeze = resolveOptions(model, ...(check ? [check] : [])).squeeze;
+  const squeeze = modelDefaultOptions(model).squeeze;
   if (!squeeze) {
     throw new RequestError(422, "invalid_options", "squeezing is off for this model; pass options.squeezers");
   }

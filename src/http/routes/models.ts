@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { CalibrationStore } from "../../calibration/store.ts";
+import { defaultSqueezeThreshold } from "../../check/service.ts";
 import type { OnnxClassifier } from "../../runtime/onnx_classifier.ts";
 import { type AppDeps, requireModel } from "../context.ts";
 import { errorResponses, ModelIdParam, ModelInfoSchema } from "../schemas.ts";
@@ -38,7 +39,8 @@ export async function describeModel(
 ): Promise<z.infer<typeof ModelInfoSchema>> {
   const { manifest } = model;
   const calibration = await calibrations.get(manifest.id, model.sha256);
-  const manifestThreshold = manifest.defaults?.squeezeThreshold;
+  // The same rule /check applies with default options (calibration only for the same squeezers).
+  const threshold = await defaultSqueezeThreshold(model, calibrations);
   return {
     id: manifest.id,
     description: manifest.description,
@@ -50,8 +52,8 @@ export async function describeModel(
     maxBatch: model.maxBatch,
     gradient: { ...model.gradientInfo, buildMs: { ...model.gradientInfo.buildMs } },
     squeeze: {
-      threshold: calibration?.threshold ?? manifestThreshold ?? null,
-      source: calibration ? "calibration" : manifestThreshold !== undefined ? "manifest" : "none",
+      threshold: threshold.value,
+      source: threshold.source,
       calibration: calibration
         ? {
           threshold: calibration.threshold,

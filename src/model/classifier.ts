@@ -1,7 +1,11 @@
-import type { Manifest } from "../registry/manifest.ts";
+import type { Manifest } from "./manifest.ts";
 
-/** Which loss the gradient is taken of, per row against `labels[row]`. */
-export type LossKind = "ce" | "margin";
+/**
+ * Every loss a gradient can be taken of, per row against `labels[row]`. Gradient graphs are derived
+ * for each of them when a model loads, so adding a loss here is the one line that registers it.
+ */
+export const LOSS_KINDS = ["ce", "margin"] as const;
+export type LossKind = typeof LOSS_KINDS[number];
 
 /** Where a gradient came from: the derived ONNX gradient graph, or a black-box SPSA estimate. */
 export type GradientMode = "exact" | "spsa";

@@ -1,0 +1,188 @@
+import { z as zo } from "@hono/zod-openapi";
+import { z } from "zod";
+import { eotPgd, estimateEotPgdCost } from "../../attacks/eot_pgd.ts";
+import { describeAttack, exceeded, type Probe, ProbeLimitError, STAGE, stageSeed } from "../probe.ts";
+import { resizePadDraws, votesFromLogits } from "../randomization.ts";
+import { derivedStep } from "../step_size.ts";
+import { AttackReportSchema } from "./attack_schema.ts";
+
+export interface EotSettings {
+  steps: number;
+  eps: number;
+  alpha: number;
+  samples: number;
+}
+
+export interface RandomizationSettings {
+  draws: number;
+  minSize: number;
+  maxSize: number;
+  canvas: number;
+  eot: false | EotSettings;
+}
+
+const int = (min: number) => z.number().int().min(min);
+
+const RandomizationLayer = z.union([
+  z.literal(false),
+  z.object({
+    draws: int(1).optional(),
+    minSize: int(1).optional(),
+    maxSize: int(2).optional(),
+    canvas: int(1).optional(),
+    eot: z.union([
+      z.literal(false),
+      z.object({
+        steps: int(1).default(10),
+        eps: z.number().min(0).max(1).optional(),
+        alpha: z.number().positive().optional(),
+        samples: int(1).default(8),
+      }).strict(),
+    ]).optional(),
+  }).strict(),
+]);
+
+const ClassVotes = zo.object({ index: zo.number().int(), label: zo.string(), count: zo.number().int() });
+const RandomizationSection = zo.object({
+  draws: zo.number().int(),
+  agreement: zo.number(),
+  votes: zo.array(ClassVotes),
+  // A union, not `.nullable()`: zod-to-openapi documents an extended schema's nullable as allOf [Probe, …],
+  // which rejects null.
+  eot: zo.union([
+    AttackReportSchema.extend({
+      samples: zo.number().int(),
+      fooledFraction: zo.number(),
+      evalDraws: zo.number().int(),
+    }),
+    zo.null(),
+  ]),
+});
+export type RandomizationSection = z.infer<typeof RandomizationSection>;
+
+/**
+ * Xie et al.'s randomized resizing + padding, 299 → [299, 331) with a 331 canvas scaled to the input
+ * size: `draws` transforms in the screening pass vote; EoT-PGD (Athalye et al.) attacks through the
+ * transform distribution. Models without exact gradients get no EoT by default (it costs
+ * `steps·samples` SPSA gradients).
+ */
+export const randomizationProbe: Probe<
+  "randomization",
+  typeof RandomizationLayer,
+  RandomizationSettings,
+  RandomizationSection
+> = {
+  key: "randomization",
+  report: "section",
+  layer: RandomizationLayer,
+  section: RandomizationSection,
+  serverDefault(model) {
+    const full = randomizationProbe.fallback(model);
+    return model.gradientMode === "spsa" ? { ...full, eot: false } : full;
+  },
+  fallback({ manifest }) {
+    const { channels, height, width } = manifest.input;
+    const budget = channels === 1 ? 0.1 : 8 / 255;
+    const side = Math.min(height, width);
+    const canvas = Math.max(side + 1, Math.round(side * 331 / 299));
+    return {
+      draws: 20,
+      minSize: side,
+      maxSize: canvas,
+      canvas,
+      eot: { steps: 10, eps: budget, alpha: derivedStep(budget, 10), samples: 8 },
+    };
+  },
+  overlay(previous, layer, fallback) {
+    let eot = previous.eot;
+    if (layer.eot === false) eot = false;
+    else if (layer.eot !== undefined) {
+      const prevEot = previous.eot || fallback.eot as EotSettings;
+      const steps = layer.eot.steps ?? prevEot.steps;
+      const eps = layer.eot.eps ?? prevEot.eps;
+      eot = {
+        steps,
+        eps,
+        alpha: layer.eot.alpha ?? derivedStep(eps, steps),
+        samples: layer.eot.samples ?? prevEot.samples,
+      };
+    }
+    return {
+      draws: layer.draws ?? previous.draws,
+      minSize: layer.minSize ?? previous.minSize,
+      maxSize: layer.maxSize ?? previous.maxSize,
+      canvas: layer.canvas ?? previous.canvas,
+      eot,
+    };
+  },
+  limits(r, { manifest }, limits) {
+    if (r.draws > limits.maxDraws) exceeded("maxDraws", `randomization draws ${r.draws} > ${limits.maxDraws}`);
+    if (!(r.minSize < r.maxSize && r.maxSize <= r.canvas + 1)) {
+      throw new ProbeLimitError(
+        "invalid_options",
+        "options.randomization: need minSize < maxSize ≤ canvas + 1 (sizes are drawn from [minSize, maxSize))",
+      );
+    }
+    const maxCanvas = 8 * Math.max(manifest.input.height, manifest.input.width);
+    if (r.canvas > maxCanvas) exceeded("maxCanvas", `canvas ${r.canvas} > 8 × the input size (${maxCanvas})`);
+    if (r.eot) {
+      if (r.eot.steps > limits.maxSteps) exceeded("maxSteps", `EoT steps ${r.eot.steps} > ${limits.maxSteps}`);
+      if (r.eot.samples > limits.maxDraws) exceeded("maxDraws", `EoT samples ${r.eot.samples} > ${limits.maxDraws}`);
+    }
+  },
+  cost(r, gradientCost) {
+    const eot = r.eot
+      ? estimateEotPgdCost({ images: 1, steps: r.eot.steps, samples: r.eot.samples, evalDraws: r.draws, gradientCost })
+      : 0;
+    return r.draws + eot;
+  },
+  screening: (r, input, timed) =>
+    timed(
+      "randomizationMs",
+      () => resizePadDraws(input.pixels, input.shape, { ...r, seed: stageSeed(input.seed, STAGE.randomization) }),
+    ),
+  async run(r, context) {
+    const names = context.classifier.manifest.labels;
+    const votes = votesFromLogits(context.screeningLogits, r.draws, names.length, context.predicted);
+    let eot: RandomizationSection["eot"] = null;
+    if (r.eot) {
+      const e = r.eot;
+      const [result] = await context.timed("eotMs", () =>
+        eotPgd(context.classifier, context.pixels, {
+          norm: "linf",
+          eps: e.eps,
+          alpha: e.alpha,
+          steps: e.steps,
+          randomStart: false,
+          loss: "ce",
+          seed: stageSeed(context.seed, STAGE.eot),
+          labels: [context.label],
+          targets: context.targets,
+          samples: e.samples,
+          evalDraws: r.draws,
+          transform: { minSize: r.minSize, maxSize: r.maxSize, canvas: r.canvas },
+        }));
+      eot = {
+        ...describeAttack(result, false, names),
+        samples: result.samples,
+        fooledFraction: result.randomization.fooledFraction,
+        evalDraws: result.randomization.draws,
+      };
+    }
+    const section = {
+      draws: votes.draws,
+      agreement: votes.agreement,
+      votes: Object.entries(votes.votes)
+        .map(([index, count]) => ({ index: Number(index), label: names[Number(index)], count }))
+        .sort((a, b) => b.count - a.count || a.index - b.index),
+      eot,
+    };
+    return { section, candidates: [] };
+  },
+  verdict: (section) => ({
+    reasons: section.agreement < 0.5
+      ? [`only ${(100 * section.agreement).toFixed(0)}% of randomized resizes agree with the prediction`]
+      : [],
+    suspicious: section.agreement < 0.5,
+  }),
+};

@@ -1,0 +1,109 @@
+import { z as zo } from "@hono/zod-openapi";
+import { z } from "zod";
+import { exceeded, type Probe, type SqueezeThreshold } from "../probe.ts";
+import { scoresFromLogits, squeezedBatch, type Squeezer, squeezerName, SqueezerSchema } from "../squeeze.ts";
+
+export interface SqueezeSettings {
+  squeezers: Squeezer[];
+  /** A threshold set by a layer (manifest `defaults.check` or the request), else null. */
+  threshold: number | null;
+}
+
+const SqueezeLayer = z.union([
+  z.literal(false),
+  z.object({ squeezers: z.array(SqueezerSchema).min(1).optional(), threshold: z.number().nonnegative().optional() })
+    .strict(),
+]);
+
+const SqueezeSection = zo.object({
+  scores: zo.record(zo.string(), zo.number()),
+  joint: zo.number(),
+  threshold: zo.number().nullable(),
+  thresholdSource: zo.enum(["request", "calibration", "manifest", "none"]),
+  flagged: zo.boolean(),
+});
+export type SqueezeSection = z.infer<typeof SqueezeSection>;
+
+/**
+ * Feature squeezing (Xu et al., NDSS 2018): greyscale models get the MNIST squeezers (1-bit depth,
+ * 2×2 median), colour models the CIFAR-10 ones (5-bit, 2×2 median, non-local means 13-3-2).
+ */
+export const squeezeProbe: Probe<"squeeze", typeof SqueezeLayer, SqueezeSettings, SqueezeSection> = {
+  key: "squeeze",
+  report: "section",
+  layer: SqueezeLayer,
+  section: SqueezeSection,
+  serverDefault: (model) => squeezeProbe.fallback(model),
+  fallback({ manifest }) {
+    const squeezers: Squeezer[] = manifest.input.channels === 1
+      ? [{ kind: "bitDepth", bits: 1 }, { kind: "median", size: 2 }]
+      : [{ kind: "bitDepth", bits: 5 }, { kind: "median", size: 2 }, {
+        kind: "nonLocalMeans",
+        search: 13,
+        patch: 3,
+        h: 2,
+      }];
+    return { squeezers, threshold: null };
+  },
+  overlay: (previous, layer) => ({
+    squeezers: layer.squeezers ?? previous.squeezers,
+    threshold: layer.threshold ?? previous.threshold,
+  }),
+  limits(settings, _model, limits) {
+    if (settings.squeezers.length > limits.maxSqueezers) {
+      exceeded("maxSqueezers", `at most ${limits.maxSqueezers} squeezers`);
+    }
+  },
+  cost: (settings) => settings.squeezers.length,
+  screening: (settings, input, timed) =>
+    timed("squeezeMs", () => squeezedBatch(input.pixels, input.shape, settings.squeezers)),
+  run(settings, context) {
+    const scores = scoresFromLogits(context.cleanLogits, context.screeningLogits, settings.squeezers);
+    const { value: threshold, source } = context.squeezeThreshold;
+    const section = {
+      ...scores,
+      threshold,
+      thresholdSource: source,
+      flagged: threshold !== null && scores.joint > threshold,
+    };
+    return Promise.resolve({ section, candidates: [] });
+  },
+  verdict: (section) => ({
+    reasons: section.flagged
+      ? [`feature-squeezing score ${section.joint.toFixed(4)} exceeds the threshold ${section.threshold}`]
+      : [],
+    suspicious: section.flagged,
+  }),
+};
+
+export interface ThresholdInput {
+  /** The squeezers the score is computed with. */
+  settings: SqueezeSettings;
+  /** What the request said about squeezing (nothing for GET /v1/models/{id}). */
+  request?: { threshold?: number; squeezers?: unknown };
+  calibration: { threshold: number; squeezers: readonly string[] } | null;
+  /** The manifest's `defaults.squeezeThreshold` (calibrated for the model's default squeezers). */
+  manifestThreshold: number | undefined;
+}
+
+/**
+ * The one rule for the squeeze threshold, used by /check and GET /v1/models/{id}: the request's
+ * threshold → a calibration made with the same squeezers → the manifest's (its `defaults.check`
+ * threshold, or `defaults.squeezeThreshold` unless the request chose its own squeezers) → none.
+ */
+export function squeezeThreshold(input: ThresholdInput): SqueezeThreshold {
+  const { settings, request, calibration } = input;
+  if (request?.threshold !== undefined) return { value: request.threshold, source: "request" };
+  const names = settings.squeezers.map(squeezerName);
+  if (
+    calibration && calibration.squeezers.length === names.length &&
+    calibration.squeezers.every((n, i) => n === names[i])
+  ) {
+    return { value: calibration.threshold, source: "calibration" };
+  }
+  if (settings.threshold !== null) return { value: settings.threshold, source: "manifest" };
+  if (input.manifestThreshold !== undefined && request?.squeezers === undefined) {
+    return { value: input.manifestThreshold, source: "manifest" };
+  }
+  return { value: null, source: "none" };
+}

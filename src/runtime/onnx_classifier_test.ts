@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { LOSS_KINDS } from "../model/classifier.ts";
+import { parseManifest } from "../registry/load_manifest.ts";
+import type { InferenceEngine } from "./engine.ts";
+import { loadClassifier } from "./onnx_classifier.ts";
+import { startWorkerPool } from "./worker_pool.ts";
+
+const root = new URL("../../", import.meta.url);
+
+/** The real engine, counting the sessions it creates and releases. */
+function counting(engine: InferenceEngine): InferenceEngine & { created: number; released: number; derived: number } {
+  const counts = { created: 0, released: 0, derived: 0 };
+  return Object.assign(counts, {
+    deriveGradients(request: Parameters<InferenceEngine["deriveGradients"]>[0]) {
+      counts.derived++;
+      return engine.deriveGradients(request);
+    },
+    backend: engine.backend,
+    threads: engine.threads,
+    workers: engine.workers,
+    close: () => engine.close(),
+    async createSession(bytes: Uint8Array) {
+      const session = await engine.createSession(bytes);
+      counts.created++;
+      return {
+        info: session.info,
+        run: session.run.bind(session),
+        async release() {
+          counts.released++;
+          await session.release();
+        },
+      };
+    },
+  });
+}
+
+async function load(engine: InferenceEngine, folder: string) {
+  const dir = new URL(folder, root);
+  const manifest = parseManifest(await Deno.readTextFile(new URL("manifest.json", dir)), "manifest.json");
+  return await loadClassifier({
+    engine,
+    manifest,
+    modelBytes: await Deno.readFile(new URL("model.onnx", dir)),
+    sha256: "t",
+  });
+}
+
+Deno.test("onnx classifier: every loss's gradient session exists at load; concurrent first requests add none", async () => {
+  const base = await startWorkerPool({ backend: "wasm", threads: 1, workers: 2 });
+  const engine = counting(base);
+  try {
+    const classifier = await load(engine, "tests/fixtures/models/fashion-linear/");
+    assert.equal(classifier.gradientMode, "exact");
+    assert.deepEqual(Object.keys(classifier.gradientInfo.buildMs).sort(), [...LOSS_KINDS].sort());
+    assert.equal(engine.created, 1 + LOSS_KINDS.length);
+    assert.equal(engine.derived, 1, "one derivation request to a Worker for all losses");
+    const pixels = new Float32Array(2 * 28 * 28).fill(0.5);
+    const labels = new Int32Array([0, 1]);
+    const results = await Promise.all(
+      LOSS_KINDS.flatMap((loss) => Array.from({ length: 4 }, () => classifier.gradient(pixels, 2, labels, loss))),
+    );
+    for (const r of results) assert.equal(r.mode, "exact");
+    assert.equal(engine.created, 1 + LOSS_KINDS.length, "no session is created on the request path");
+    assert.equal(engine.derived, 1, "nothing is derived on the request path");
+    await classifier.release();
+    assert.equal(engine.released, engine.created, "release frees every session");
+  } finally {
+    base.close();
+  }
+});
+
+Deno.test("onnx classifier: a model without a gradient rule is SPSA from load and keeps no gradient session", async () => {
+  const base = await startWorkerPool({ backend: "wasm", threads: 1, workers: 1 });
+  const engine = counting(base);
+  try {
+    const classifier = await load(engine, "tests/fixtures/models/fashion-softplus/");
+    assert.equal(classifier.gradientMode, "spsa");
+    assert.deepEqual(classifier.unsupportedOps, ["Softplus"]);
+    assert.equal(engine.created, 1, "only the forward session");
+    await classifier.release();
+    assert.equal(engine.released, 1);
+  } finally {
+    base.close();
+  }
+});
