@@ -8,6 +8,7 @@ import { randomLinearSoftmax } from "../attacks/testdata/linear_softmax.ts";
 import type { Calibration, CalibrationStore } from "../calibration/store.ts";
 import { DEFAULT_CHECK_LIMITS } from "../check/limits.ts";
 import type { Registry } from "../registry/registry.ts";
+import { DecodePool } from "../intake/decode_pool.ts";
 import type { InferenceEngine } from "../runtime/engine.ts";
 import type { OnnxClassifier } from "../runtime/onnx_classifier.ts";
 import { createApp } from "./app.ts";
@@ -35,14 +36,20 @@ function stubApp() {
     close: () => Promise.resolve(),
   };
   const engine = { backend: "wasm", threads: 1, workers: 1 } as InferenceEngine;
+  const decoder = new DecodePool(1);
   const app = createApp({
     registry,
     engine,
     calibrations,
-    limits: { maxBodyBytes: 1_000_000, maxPixels: 1_000_000 },
+    decoder,
+    limits: { maxBodyBytes: 1_000_000, maxPixels: 1_000_000, maxRequestPixels: 1_000_000 },
     checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: 5000 },
   });
-  return { app, calibrate: (c: Calibration) => calibrations.set("linear", model.sha256, c) };
+  return {
+    app,
+    calibrate: (c: Calibration) => calibrations.set("linear", model.sha256, c),
+    [Symbol.dispose]: () => decoder.close(),
+  };
 }
 
 function png(): string {
@@ -61,7 +68,8 @@ const check = (app: ReturnType<typeof stubApp>["app"], options: unknown) =>
 const light = { randomization: { draws: 4, eot: false }, pgd: [{ eps: 0.2, steps: 3 }], minimalEpsilon: false };
 
 Deno.test("http: bad check options and limits answer 422 naming the problem", async (t) => {
-  const { app } = stubApp();
+  using stub = stubApp();
+  const { app } = stub;
   const cases: [unknown, string, RegExp][] = [
     [{ pgd: [{ eps: 0.1, steps: 5000 }] }, "limit_exceeded", /maxSteps/],
     [{ pgd: [{ eps: 0.1, steps: 100, restarts: 40 }] }, "limit_exceeded", /maxRestarts/],
@@ -88,7 +96,8 @@ Deno.test("http: bad check options and limits answer 422 naming the problem", as
 });
 
 Deno.test("http: a target equal to the predicted class with no label is a 422, not a 500", async () => {
-  const { app } = stubApp();
+  using stub = stubApp();
+  const { app } = stub;
   const report = await (await check(app, light)).json();
   const response = await check(app, { ...light, target: report.prediction.index });
   assert.equal(response.status, 422);
@@ -96,7 +105,8 @@ Deno.test("http: a target equal to the predicted class with no label is a 422, n
 });
 
 Deno.test("http: GET /v1/models/{id} reports the squeeze threshold /check uses", async () => {
-  const { app, calibrate } = stubApp();
+  using stub = stubApp();
+  const { app, calibrate } = stub;
   const agree = async (expected: string) => {
     const info = await (await app.request("/v1/models/linear")).json();
     const report = await (await check(app, light)).json();
@@ -116,7 +126,8 @@ Deno.test("http: GET /v1/models/{id} reports the squeeze threshold /check uses",
 });
 
 Deno.test("http: /openapi.json renders the report schema composed from the probes", async () => {
-  const { app } = stubApp();
+  using stub = stubApp();
+  const { app } = stub;
   const response = await app.request("/openapi.json");
   assert.equal(response.status, 200);
   const document = await response.json();
