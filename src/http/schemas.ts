@@ -48,7 +48,18 @@ export const ModelInfoSchema = z.object({
     calibration: CalibrationSchema.nullable(),
   }),
   provenance: z.record(z.string(), z.unknown()).optional(),
+  source: z.enum(["seed", "upload"]).openapi({ description: "seed: read-only, from ROBUSTCHECK_MODELS_DIR" }),
+  version: z.number().int().nullable().openapi({ description: "Upload version (null for seeds)" }),
+  versions: z.array(z.number().int()).openapi({ description: "Every stored version of an uploaded model" }),
 }).openapi("Model");
+
+export const VersionQuery = z.object({
+  version: z.string().optional().openapi({
+    param: { name: "version", in: "query" },
+    description: "An uploaded model's version (default: the current one)",
+    example: "1",
+  }),
+});
 
 export const RankedLabelSchema = z.object({ index: z.number().int(), label: z.string(), probability: z.number() });
 

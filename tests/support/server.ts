@@ -1,22 +1,24 @@
 import { loadConfig } from "../../src/config.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
+import { freshDataDir } from "../../src/storage/testing.ts";
 
 export interface TestServer extends RunningServer {
   url: string;
 }
 
 /**
- * A real server on a free loopback port, with its own Deno KV file. Extra env entries override
- * the defaults (e.g. ROBUSTCHECK_BACKEND).
+ * A real server on a free loopback port, with its own PGlite data directory (a copy of a migrated
+ * template: see src/storage/testing.ts). Extra env entries override the defaults (e.g.
+ * ROBUSTCHECK_BACKEND, or ROBUSTCHECK_DATA_DIR to reuse a directory, which is then kept).
  */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const kvDir = await Deno.makeTempDir({ prefix: "robustcheck-kv-" });
+  const dataDir = env.ROBUSTCHECK_DATA_DIR ?? await freshDataDir();
   const config = loadConfig({
     PORT: "0",
     HOSTNAME: "127.0.0.1",
     ROBUSTCHECK_BACKEND: "wasm",
     ROBUSTCHECK_THREADS: "2",
-    ROBUSTCHECK_KV_PATH: `${kvDir}/test.kv`,
+    ROBUSTCHECK_DATA_DIR: dataDir,
     ...env,
   });
   const server = await startServer(config, () => {});
@@ -25,7 +27,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     url: `http://127.0.0.1:${server.port}`,
     async shutdown() {
       await server.shutdown();
-      await Deno.remove(kvDir, { recursive: true }).catch(() => {});
+      if (!env.ROBUSTCHECK_DATA_DIR) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
 }
