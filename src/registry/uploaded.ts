@@ -6,6 +6,9 @@ import { parseManifest } from "./load_manifest.ts";
 import type { Manifest } from "./manifest.ts";
 import { type UploadInspection, validateUpload } from "./validate_upload.ts";
 
+/** The validation report as stored with its version. */
+export type StoredInspection = UploadInspection & { id: string; version: number };
+
 /** What listing a model needs, without loading its session. */
 export interface ModelSummary extends Pick<OnnxClassifier, "manifest" | "sha256" | "backend" | "maxBatch"> {
   readonly gradientInfo: OnnxClassifier["gradientInfo"];
@@ -25,10 +28,10 @@ export interface UploadedModels {
   acquire(id: string, version?: number): Promise<OnnxClassifier | undefined>;
   add(upload: { manifest: Manifest; modelBytes: Uint8Array; sha256: string }): Promise<{
     summary: ModelSummary;
-    inspection: UploadInspection;
+    inspection: StoredInspection;
   }>;
   remove(id: string, version: number): Promise<void>;
-  inspection(id: string, version?: number): Promise<UploadInspection | undefined>;
+  inspection(id: string, version?: number): Promise<StoredInspection | undefined>;
   /** Re-reads the catalog (another process may have added or deleted versions). */
   refresh(): Promise<void>;
   close(): Promise<void>;
@@ -64,6 +67,8 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
   /** Insertion order is recency order: a use moves the slot to the end. */
   const slots = new Map<number, Slot>();
   let refreshing: Promise<void> | undefined;
+  /** Validations run one at a time: each loads sessions and runs many forward passes. */
+  let validating: Promise<unknown> = Promise.resolve();
 
   async function summarise(stored: StoredModelVersion): Promise<Entry> {
     const manifest = parseManifest(JSON.stringify(stored.manifest), `${stored.id}@${stored.version}`);
@@ -220,7 +225,9 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
           `labels: model "${id}" already exists with other labels; a new version must keep them`,
         );
       }
-      const inspection = await validateUpload({ engine, manifest, modelBytes, sha256 });
+      const validation = validating.then(() => validateUpload({ engine, manifest, modelBytes, sha256 }));
+      validating = validation.catch(() => {});
+      const inspection = await validation;
       const stored = await catalog.add({
         id,
         labels: manifest.labels,
@@ -233,7 +240,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
         throw error;
       });
       await refresh();
-      return { summary: entries.get(stored.key)!.summary, inspection };
+      return { summary: entries.get(stored.key)!.summary, inspection: { id, version: stored.version, ...inspection } };
     },
     async remove(id, version) {
       if (options.isSeed(id)) {
@@ -247,7 +254,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
     async inspection(id, version) {
       const entry = find(id, version) ?? (await refresh(), find(id, version));
       if (!entry) return undefined;
-      return (await catalog.inspection(id, entry.stored.version)) as unknown as UploadInspection | undefined;
+      return (await catalog.inspection(id, entry.stored.version)) as unknown as StoredInspection | undefined;
     },
     refresh,
     async close() {

@@ -3,8 +3,7 @@ import { BLOB_CHUNK_BYTES, chunkBlobStore } from "./blobs.ts";
 import { migrate, MIGRATIONS } from "./migrations.ts";
 import { LabelSetConflictError } from "./models.ts";
 import { openStorage, type Storage } from "./open.ts";
-import { openPostgres } from "./postgres.ts";
-import { freshDataDir } from "./testing.ts";
+import { freshDataDir, isolatedSchema } from "./testing.ts";
 
 /**
  * The same storage tests on both backends: PGlite in a temporary data directory always, and a real
@@ -45,22 +44,6 @@ const backends: Backend[] = [
     },
   },
 ];
-
-/** A fresh schema on the test server and a URL whose connections use it. */
-export async function isolatedSchema(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const schema = `test_${crypto.randomUUID().replaceAll("-", "")}`;
-  const admin = await openPostgres(baseUrl, { maxConnections: 1 });
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const url = new URL(baseUrl);
-  url.searchParams.set("options", `-c search_path=${schema}`);
-  return {
-    url: url.toString(),
-    async drop() {
-      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-      await admin.close();
-    },
-  };
-}
 
 function modelBytes(size: number, seed: number): Uint8Array {
   return Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 255);

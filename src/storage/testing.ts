@@ -5,6 +5,7 @@
  */
 import { cp } from "node:fs/promises";
 import { openStorage } from "./open.ts";
+import { openPostgres } from "./postgres.ts";
 
 let template: Promise<string> | undefined;
 
@@ -24,4 +25,20 @@ export async function freshDataDir(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "robustcheck-data-" });
   await cp(source, dir, { recursive: true });
   return dir;
+}
+
+/** A fresh schema on the test server and a URL whose connections use it. */
+export async function isolatedSchema(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const schema = `test_${crypto.randomUUID().replaceAll("-", "")}`;
+  const admin = await openPostgres(baseUrl, { maxConnections: 1 });
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const url = new URL(baseUrl);
+  url.searchParams.set("options", `-c search_path=${schema}`);
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.close();
+    },
+  };
 }
