@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import type { CalibrationStore } from "../src/calibration/store.ts";
+import { DEFAULT_CHECK_LIMITS } from "../src/check/options.ts";
+import { createApp } from "../src/http/app.ts";
+import type { Registry } from "../src/registry/registry.ts";
+import type { InferenceEngine } from "../src/runtime/engine.ts";
 import { freshDataDir, isolatedSchema } from "../src/storage/testing.ts";
 import {
   errorOf,
@@ -8,6 +13,7 @@ import {
   imageRequest,
   jsonRequest,
   loadFixtureImages,
+  startMain,
   startTestServer,
   type TestServer,
 } from "./support/server.ts";
@@ -175,7 +181,7 @@ Deno.test("uploads: bad uploads answer 4xx naming the problem and leave nothing 
       ["not ONNX", () => upload(server.url, { ...good, bytes: png }), 422, "invalid_onnx", /not an ONNX model/],
       [
         "truncated",
-        async () => upload(server.url, { ...good, bytes: good.bytes.subarray(0, good.bytes.length - 1000) }),
+        () => upload(server.url, { ...good, bytes: good.bytes.subarray(0, good.bytes.length - 1000) }),
         422,
         "invalid_onnx",
         /truncated/,
@@ -201,14 +207,14 @@ Deno.test("uploads: bad uploads answer 4xx naming the problem and leave nothing 
       ],
       [
         "manifest not JSON",
-        async () => upload(server.url, good, "{not json"),
+        () => upload(server.url, good, "{not json"),
         422,
         "invalid_manifest",
         /not valid JSON/,
       ],
       [
         "manifest invalid",
-        async () => upload(server.url, good, JSON.stringify({ ...good.manifest, id: "Bad Id" })),
+        () => upload(server.url, good, JSON.stringify({ ...good.manifest, id: "Bad Id" })),
         422,
         "invalid_manifest",
         /id: lowercase/,
@@ -222,7 +228,7 @@ Deno.test("uploads: bad uploads answer 4xx naming the problem and leave nothing 
       ],
       [
         "too large (streamed raw body, no length)",
-        async () =>
+        () =>
           fetch(`${server.url}/v1/models?manifest=${encodeURIComponent(JSON.stringify(good.manifest))}`, {
             method: "POST",
             headers: { "content-type": "application/octet-stream" },
@@ -255,7 +261,7 @@ Deno.test("uploads: bad uploads answer 4xx naming the problem and leave nothing 
       ],
       [
         "no manifest",
-        async () =>
+        () =>
           fetch(`${server.url}/v1/models`, {
             method: "POST",
             headers: { "content-type": "application/octet-stream" },
@@ -267,7 +273,7 @@ Deno.test("uploads: bad uploads answer 4xx naming the problem and leave nothing 
       ],
       [
         "wrong content type",
-        async () => fetch(`${server.url}/v1/models`, jsonRequest({ model: "x" })),
+        () => fetch(`${server.url}/v1/models`, jsonRequest({ model: "x" })),
         415,
         "unsupported_media_type",
         /multipart\/form-data/,
@@ -288,4 +294,132 @@ Deno.test("uploads: bad uploads answer 4xx naming the problem and leave nothing 
     await Deno.remove(dataDir, { recursive: true });
     await Deno.remove(seeds, { recursive: true });
   }
+});
+
+Deno.test("uploads: a second process on the same PGlite directory is refused with a clear message", async () => {
+  const dataDir = await freshDataDir();
+  const seeds = await fixtureModelsDir();
+  const server = await startTestServer({ ROBUSTCHECK_DATA_DIR: dataDir, ROBUSTCHECK_MODELS_DIR: seeds });
+  try {
+    const second = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts"],
+      cwd: new URL("..", import.meta.url).pathname,
+      env: { PORT: "0", HOSTNAME: "127.0.0.1", ROBUSTCHECK_DATA_DIR: dataDir, ROBUSTCHECK_MODELS_DIR: seeds },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(second.stderr);
+    assert.equal(second.code, 1, stderr);
+    assert.match(stderr, /robustcheck: .*\/lock is locked: another robustcheck process uses the data directory/);
+    assert.match(stderr, /ROBUSTCHECK_DATABASE_URL/);
+    // The first server is unaffected.
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(seeds, { recursive: true });
+  }
+});
+
+Deno.test("uploads: with room for one loaded model, alternating between two reloads sessions and answers the same", async () => {
+  const seeds = await fixtureModelsDir();
+  const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: seeds, ROBUSTCHECK_MAX_LOADED_MODELS: "1" });
+  try {
+    for (const [id, from] of [["first", "fashion-linear"], ["second", "fashion-nhwc-prob"]]) {
+      const response = await upload(server.url, await fixture(from, (m) => (m.id = id)));
+      assert.equal(response.status, 201, await response.clone().text());
+    }
+    const [image] = await loadFixtureImages("fashion", 1);
+    const answers = new Map<string, unknown>();
+    for (const id of ["first", "second", "first", "second", "first"]) {
+      const response = await fetch(`${server.url}/v1/models/${id}/predict`, imageRequest(image.bytes));
+      assert.equal(response.status, 200, await response.clone().text());
+      const { prediction } = await response.json();
+      if (answers.has(id)) assert.deepEqual(prediction, answers.get(id), id);
+      answers.set(id, prediction);
+    }
+  } finally {
+    await server.shutdown();
+    await Deno.remove(seeds, { recursive: true });
+  }
+});
+
+Deno.test("uploads: clients that are not on loopback may not upload or delete", async () => {
+  const app = createApp({
+    registry: {} as Registry,
+    engine: {} as InferenceEngine,
+    calibrations: {} as CalibrationStore,
+    limits: { maxBodyBytes: 1 << 20, maxPixels: 1 << 20 },
+    checkLimits: DEFAULT_CHECK_LIMITS,
+    maxModelBytes: 1 << 20,
+  });
+  const remote = { remoteAddr: { hostname: "203.0.113.7", port: 5000, transport: "tcp" } };
+  for (const init of [{ method: "POST", body: new FormData() }, { method: "DELETE" }]) {
+    const path = init.method === "POST" ? "/v1/models" : "/v1/models/x?version=1";
+    const response = await app.request(path, init, remote);
+    assert.equal(response.status, 403, init.method);
+    assert.equal((await errorOf(response)).code, "forbidden");
+  }
+});
+
+Deno.test({
+  name: POSTGRES_URL
+    ? "uploads (postgres): a model uploaded through one process is served and deleted by another"
+    : "uploads (postgres, ignored: set ROBUSTCHECK_TEST_DATABASE_URL): two processes share one PostgreSQL",
+  ignore: !POSTGRES_URL,
+  async fn() {
+    const { url, drop } = await isolatedSchema(POSTGRES_URL!);
+    const seeds = await fixtureModelsDir();
+    const env = { ROBUSTCHECK_DATABASE_URL: url, ROBUSTCHECK_MODELS_DIR: seeds, ROBUSTCHECK_MODELS_POLL_MS: "200" };
+    const [a, b] = await Promise.all([startMain(env), startMain(env)]);
+    try {
+      const created = await upload(a.url, await fixture("fashion-linear", (m) => (m.id = "shared")));
+      assert.equal(created.status, 201, await created.clone().text());
+      const { model } = await created.json();
+      const [image] = await loadFixtureImages("fashion", 1);
+      const predicted = await fetch(`${b.url}/v1/models/shared/predict`, imageRequest(image.bytes));
+      assert.equal(predicted.status, 200, await predicted.clone().text());
+      assert.equal((await predicted.json()).model.sha256, model.sha256);
+      assert.deepEqual(
+        await (await fetch(`${b.url}/v1/models/shared/inspect`)).json(),
+        await (await fetch(`${a.url}/v1/models/shared/inspect`)).json(),
+      );
+
+      const images = await loadFixtureImages("fashion", 10);
+      const calibrated = await fetch(
+        `${b.url}/v1/models/shared/calibrate`,
+        jsonRequest({
+          images: images.map((i) => i.bytes.toBase64()),
+          options: { squeezers: [{ kind: "bitDepth", bits: 1 }] },
+        }),
+      );
+      assert.equal(calibrated.status, 200, await calibrated.clone().text());
+      const { threshold } = await calibrated.json();
+      const checked = await fetch(
+        `${a.url}/v1/models/shared/check`,
+        jsonRequest({
+          image: image.bytes.toBase64(),
+          options: { ...FAST_CHECK, squeeze: { squeezers: [{ kind: "bitDepth", bits: 1 }] } },
+        }),
+      );
+      assert.equal(checked.status, 200, await checked.clone().text());
+      const report = await checked.json();
+      assert.equal(report.squeeze.thresholdSource, "calibration");
+      assert.equal(report.squeeze.threshold, threshold);
+
+      const deleted = await fetch(`${b.url}/v1/models/shared?version=1`, { method: "DELETE" });
+      assert.equal(deleted.status, 204);
+      // A learns of the deletion by polling the catalog.
+      let status = 200;
+      for (let i = 0; i < 50 && status === 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        status = (await fetch(`${a.url}/v1/models/shared/predict`, imageRequest(image.bytes))).status;
+      }
+      assert.equal(status, 404);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await drop();
+      await Deno.remove(seeds, { recursive: true });
+    }
+  },
 });

@@ -1,39 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freshDataDir } from "../src/storage/testing.ts";
-import { copyModel, imageRequest, loadFixtureImages, MODELS_DIR } from "./support/server.ts";
-
-/** Starts `main.ts` as the README does and waits for its listening line. */
-async function startMain(env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    cwd: new URL("..", import.meta.url).pathname,
-    env: { PORT: "0", HOSTNAME: "127.0.0.1", ROBUSTCHECK_BACKEND: "wasm", ROBUSTCHECK_THREADS: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  while (!buffer.includes("listening on")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited: ${buffer}`);
-    buffer += value;
-  }
-  lines.push(...buffer.split("\n"));
-  const port = Number(/listening on http:\/\/[^:]+:(\d+)/.exec(buffer)![1]);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    lines,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-      await child.stderr.cancel();
-    },
-  };
-}
+import { copyModel, imageRequest, loadFixtureImages, MODELS_DIR, startMain } from "./support/server.ts";
 
 Deno.test("registry: a broken model folder is reported by file and field, and the others serve", async () => {
   const dir = await Deno.makeTempDir({ prefix: "robustcheck-models-" });

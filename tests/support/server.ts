@@ -12,7 +12,8 @@ export interface TestServer extends RunningServer {
  * ROBUSTCHECK_BACKEND, or ROBUSTCHECK_DATA_DIR to reuse a directory, which is then kept).
  */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = env.ROBUSTCHECK_DATA_DIR ?? await freshDataDir();
+  const dataDir = env.ROBUSTCHECK_DATA_DIR ??
+    (env.ROBUSTCHECK_DATABASE_URL ? await Deno.makeTempDir({ prefix: "robustcheck-data-" }) : await freshDataDir());
   const config = loadConfig({
     PORT: "0",
     HOSTNAME: "127.0.0.1",
@@ -28,6 +29,38 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     async shutdown() {
       await server.shutdown();
       if (!env.ROBUSTCHECK_DATA_DIR) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Starts `main.ts` as the README does and waits for its listening line. */
+export async function startMain(env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts"],
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: { PORT: "0", HOSTNAME: "127.0.0.1", ROBUSTCHECK_BACKEND: "wasm", ROBUSTCHECK_THREADS: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  while (!buffer.includes("listening on")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited: ${buffer}`);
+    buffer += value;
+  }
+  lines.push(...buffer.split("\n"));
+  const port = Number(/listening on http:\/\/[^:]+:(\d+)/.exec(buffer)![1]);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    lines,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+      await child.stderr.cancel();
     },
   };
 }
