@@ -3,6 +3,7 @@ import { BLOB_CHUNK_BYTES, chunkBlobStore } from "./blobs.ts";
 import { migrate, MIGRATIONS } from "./migrations.ts";
 import { LabelSetConflictError } from "./models.ts";
 import { openStorage, type Storage } from "./open.ts";
+import { DataDirLockedError } from "./pglite.ts";
 import { freshDataDir, isolatedSchema } from "./testing.ts";
 
 /**
@@ -200,4 +201,20 @@ Deno.test("storage: chunked bytes are stored in rows of at most BLOB_CHUNK_BYTES
     await storage.close();
     await Deno.remove(dataDir, { recursive: true });
   }
+});
+
+Deno.test("storage (pglite): a second open of one data directory is refused until the first closes", async () => {
+  const dataDir = await freshDataDir();
+  const first = await openStorage({ dataDir });
+  try {
+    await assert.rejects(
+      openStorage({ dataDir }),
+      (e) => e instanceof DataDirLockedError && e.message.includes(`uses the data directory ${dataDir}`),
+    );
+  } finally {
+    await first.close();
+  }
+  const again = await openStorage({ dataDir });
+  await again.close();
+  await Deno.remove(dataDir, { recursive: true });
 });
