@@ -370,7 +370,7 @@ Deno.test({
   async fn() {
     const { url, drop } = await isolatedSchema(POSTGRES_URL!);
     const seeds = await fixtureModelsDir();
-    const env = { ROBUSTCHECK_DATABASE_URL: url, ROBUSTCHECK_MODELS_DIR: seeds, ROBUSTCHECK_MODELS_POLL_MS: "200" };
+    const env = { ROBUSTCHECK_DATABASE_URL: url, ROBUSTCHECK_MODELS_DIR: seeds, ROBUSTCHECK_MODELS_POLL_MS: "0" };
     const [a, b] = await Promise.all([startMain(env), startMain(env)]);
     try {
       const created = await upload(a.url, await fixture("fashion-linear", (m) => (m.id = "shared")));
@@ -409,7 +409,7 @@ Deno.test({
 
       const deleted = await fetch(`${b.url}/v1/models/shared?version=1`, { method: "DELETE" });
       assert.equal(deleted.status, 204);
-      // A learns of the deletion by polling the catalog.
+      // Polling is off: A learns of the deletion from B's NOTIFY.
       let status = 200;
       for (let i = 0; i < 50 && status === 200; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));

@@ -42,7 +42,10 @@ export interface UploadedModelsOptions {
   engine: InferenceEngine;
   /** At most this many uploaded versions keep sessions in memory; the least recently used go first. */
   maxLoaded: number;
-  /** How often to re-read the catalog; 0 turns polling off (refreshes still happen on a miss). */
+  /**
+   * How often to re-read the catalog besides the change notifications; 0 turns polling off
+   * (refreshes still happen on a notification and on a miss).
+   */
   pollMs: number;
   /** Ids that belong to read-only seed models. */
   isSeed(id: string): boolean;
@@ -186,6 +189,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
   }
 
   await refresh();
+  await catalog.watch(() => refresh().catch((error) => options.log?.(`model catalog refresh failed: ${error}`)));
   const timer = options.pollMs > 0
     ? setInterval(
       () => refresh().catch((error) => options.log?.(`model catalog refresh failed: ${error}`)),

@@ -62,6 +62,7 @@ async function catalogOf(ids: string[]): Promise<ModelCatalog & { versions: Stor
     add: () => Promise.reject(new Error("not in this test")),
     remove: () => Promise.reject(new Error("not in this test")),
     collectGarbage: () => Promise.resolve(0),
+    watch: () => Promise.resolve(),
   };
 }
 

@@ -26,6 +26,9 @@ export interface NewModelVersion {
 /** The same id uploaded with other labels: a new version must classify into the same classes. */
 export class LabelSetConflictError extends Error {}
 
+/** NOTIFY channel announcing that model versions were added or deleted. */
+export const MODEL_CHANGES_CHANNEL = "robustcheck_model_changes";
+
 export interface ModelCatalog {
   /** Every stored version, by id then version. */
   list(): Promise<StoredModelVersion[]>;
@@ -36,6 +39,8 @@ export interface ModelCatalog {
   read(sha256: string): Promise<Uint8Array>;
   /** Deletes bytes no version references (left by a crash between writing bytes and the row). */
   collectGarbage(): Promise<number>;
+  /** Calls `onChange` when any process adds or deletes a version. */
+  watch(onChange: () => void): Promise<void>;
 }
 
 interface VersionRow {
@@ -100,6 +105,7 @@ export function sqlModelCatalog(sql: SqlClient, blobs: BlobStore): ModelCatalog 
             JSON.stringify(model.inspection(version)),
           ],
         );
+        await tx.query("SELECT pg_notify($1, $2)", [MODEL_CHANGES_CHANNEL, model.id]);
         return fromRow(row);
       }).catch(async (error) => {
         // File-backed bytes are written outside the transaction: drop them if the row never landed.
@@ -127,6 +133,7 @@ export function sqlModelCatalog(sql: SqlClient, blobs: BlobStore): ModelCatalog 
           "DELETE FROM models WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM model_versions WHERE model_id = $1)",
           [id],
         );
+        await tx.query("SELECT pg_notify($1, $2)", [MODEL_CHANGES_CHANNEL, id]);
         return deleted[0].sha256;
       });
       if (sha256 === null) return false;
@@ -135,6 +142,7 @@ export function sqlModelCatalog(sql: SqlClient, blobs: BlobStore): ModelCatalog 
       return true;
     },
     read: (sha256) => blobs.get(sha256),
+    watch: (onChange) => sql.listen(MODEL_CHANGES_CHANNEL, onChange),
     async collectGarbage() {
       return await sql.transaction(async (tx) => {
         const orphans = await blobs.orphans(tx);

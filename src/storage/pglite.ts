@@ -52,6 +52,9 @@ function wrapPglite(db: PGlite, onClose: () => void): PgliteClient {
         work({ query: async <Row>(text: string, params: unknown[] = []) => (await tx.query<Row>(text, params)).rows })
       );
     },
+    async listen(channel, onNotify) {
+      await db.listen(channel, () => onNotify());
+    },
     async close() {
       try {
         await db.close();

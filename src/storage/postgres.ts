@@ -16,6 +16,7 @@ export async function openPostgres(url: string, options: { maxConnections?: numb
     throw new Error(`cannot connect to ROBUSTCHECK_DATABASE_URL (${redact(url)}): ${error.message}`);
   });
   probe.release();
+  const listeners: pg.Client[] = [];
   return {
     url,
     async query<Row>(text: string, params: unknown[] = []) {
@@ -37,7 +38,17 @@ export async function openPostgres(url: string, options: { maxConnections?: numb
         client.release();
       }
     },
+    async listen(channel, onNotify) {
+      // LISTEN needs a connection of its own: pooled ones are handed to other queries.
+      const client = new pg.Client({ connectionString: url });
+      client.on("error", (error) => console.error(`postgres listener on ${channel}: ${error.message}`));
+      client.on("notification", (message) => message.channel === channel && onNotify());
+      await client.connect();
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      listeners.push(client);
+    },
     async close() {
+      await Promise.all(listeners.map((client) => client.end().catch(() => {})));
       await pool.end();
     },
   };

@@ -164,6 +164,36 @@ for (const backend of backends) {
   });
 
   Deno.test({
+    name: `storage (${backend.name}): watchers hear of added and deleted versions`,
+    ignore: backend.ignore,
+    async fn() {
+      const { storage, reopen, cleanup } = await backend.open();
+      // A second client on the same database stands in for another process (PGlite: the same one).
+      const other = backend.name === "pglite" ? storage : await reopen();
+      try {
+        const heard: string[] = [];
+        let wake = () => {};
+        await other.models.watch(() => {
+          heard.push("change");
+          wake();
+        });
+        const next = () => new Promise<void>((resolve) => (wake = resolve));
+        let pending = next();
+        await storage.models.add(await newVersion("w", ["a", "b"], modelBytes(10, 1)));
+        await pending;
+        pending = next();
+        await storage.models.remove("w", 1);
+        await pending;
+        assert.deepEqual(heard, ["change", "change"]);
+      } finally {
+        if (other !== storage) await other.close();
+        await storage.close();
+        await cleanup();
+      }
+    },
+  });
+
+  Deno.test({
     name: `storage (${backend.name}): concurrent migrations and uploads of one id serialise`,
     ignore: backend.ignore,
     async fn() {
