@@ -70,6 +70,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
   /** Insertion order is recency order: a use moves the slot to the end. */
   const slots = new Map<number, Slot>();
   let refreshing: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
   /** Validations run one at a time: each loads sessions and runs many forward passes. */
   let validating: Promise<unknown> = Promise.resolve();
 
@@ -99,9 +100,24 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
     for (const key of [...slots.keys()]) if (!entries.has(key)) retire(key);
   }
 
+  /**
+   * One catalog read at a time. A call made while a read runs waits for a new read after it
+   * (the running one may have missed the change the caller knows about); waiting calls share it.
+   */
   function refresh(): Promise<void> {
-    refreshing ??= readCatalog().finally(() => (refreshing = undefined));
-    return refreshing;
+    if (!refreshing) {
+      refreshing = readCatalog().finally(() => (refreshing = undefined));
+      return refreshing;
+    }
+    queued ??= refreshing.catch(() => {}).then(() => {
+      queued = undefined;
+      return refresh();
+    });
+    return queued;
+  }
+
+  function refreshQuietly(): void {
+    refresh().catch((error) => options.log?.(`model catalog refresh failed: ${error}`));
   }
 
   function retire(key: number): void {
@@ -189,13 +205,8 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
   }
 
   await refresh();
-  await catalog.watch(() => refresh().catch((error) => options.log?.(`model catalog refresh failed: ${error}`)));
-  const timer = options.pollMs > 0
-    ? setInterval(
-      () => refresh().catch((error) => options.log?.(`model catalog refresh failed: ${error}`)),
-      options.pollMs,
-    )
-    : undefined;
+  await catalog.watch(refreshQuietly);
+  const timer = options.pollMs > 0 ? setInterval(refreshQuietly, options.pollMs) : undefined;
   if (timer !== undefined) Deno.unrefTimer(timer);
 
   return {
@@ -244,7 +255,9 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
         throw error;
       });
       await refresh();
-      return { summary: entries.get(stored.key)!.summary, inspection: { id, version: stored.version, ...inspection } };
+      // Deleted again already by another client: describe it as stored.
+      const { summary } = entries.get(stored.key) ?? await summarise(stored);
+      return { summary, inspection: { id, version: stored.version, ...inspection } };
     },
     async remove(id, version) {
       if (options.isSeed(id)) {
@@ -263,7 +276,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
     refresh,
     async close() {
       clearInterval(timer);
-      await refreshing?.catch(() => {});
+      await (queued ?? refreshing)?.catch(() => {});
       const open = [...slots.values()];
       slots.clear();
       await Promise.all(open.map(releaseSlot));
