@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { ManifestSchema } from "../registry/manifest.ts";
-import { checkGradient } from "./gradcheck.ts";
+import { checkGradient } from "../gradcheck/gradcheck.ts";
 import { defaultSpec, findUnsupportedOps, type GradientSpec, inspectModel } from "../autodiff/mod.ts";
 
 export interface InspectReport {

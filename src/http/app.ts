@@ -8,6 +8,7 @@ import { registerCalibrateRoute } from "./routes/calibrate.ts";
 import { registerCheckRoute } from "./routes/check.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerModelRoutes } from "./routes/models.ts";
+import { registerModelUploadRoutes } from "./routes/model_uploads.ts";
 import { registerPredictRoute } from "./routes/predict.ts";
 
 export const API_VERSION = "0.1.0";
@@ -24,6 +25,7 @@ export function createApp(deps: AppDeps & { checkLimits: CheckLimits }): OpenAPI
   });
   registerHealthRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerModelUploadRoutes(app, deps);
   registerPredictRoute(app, deps);
   registerCheckRoute(app, deps);
   registerCalibrateRoute(app, deps);

@@ -50,7 +50,18 @@ export const ModelInfoSchema = z.object({
     calibration: CalibrationSchema.nullable(),
   }),
   provenance: z.record(z.string(), z.unknown()).optional(),
+  source: z.enum(["seed", "upload"]).openapi({ description: "seed: read-only, from ROBUSTCHECK_MODELS_DIR" }),
+  version: z.number().int().nullable().openapi({ description: "Upload version (null for seeds)" }),
+  versions: z.array(z.number().int()).openapi({ description: "Every stored version of an uploaded model" }),
 }).openapi("Model");
+
+export const VersionQuery = z.object({
+  version: z.string().optional().openapi({
+    param: { name: "version", in: "query" },
+    description: "An uploaded model's version (default: the current one)",
+    example: "1",
+  }),
+});
 
 export const RankedLabelSchema = z.object({ index: z.number().int(), label: z.string(), probability: z.number() });
 
@@ -108,18 +119,47 @@ const ERRORS = {
     status: 422,
     message: "maxCost: these options need up to 64431 forward-pass equivalents; the limit is 50000",
   },
+  invalid_body: { status: 400, message: "the upload could not be read (Body can not be decoded as form data)" },
+  forbidden: {
+    status: 403,
+    message: "models can only be uploaded or deleted from the server's own machine (loopback) until API keys exist",
+  },
+  read_only_model: { status: 409, message: 'model "fashion-cnn" is a read-only seed from the models directory' },
+  label_set_conflict: {
+    status: 409,
+    message: 'labels: model "my-model" already exists with other labels; a new version must keep them',
+  },
+  model_too_large: { status: 413, message: "model: larger than ROBUSTCHECK_MAX_MODEL_BYTES (200000000 bytes)" },
+  missing_model: { status: 422, message: "model: a multipart file field is required" },
+  missing_manifest: { status: 422, message: "manifest: a multipart field is required" },
+  invalid_manifest: { status: 422, message: "manifest.json: labels: Too small: expected array to have >=2 items" },
+  invalid_onnx: { status: 422, message: "model: not an ONNX model, or truncated (index out of range)" },
+  unsupported_opset: { status: 422, message: "model: opset 7 is outside the supported range 9–21" },
+  invalid_model: { status: 422, message: "model: onnxruntime cannot load it (invalid graph)" },
+  manifest_mismatch: { status: 422, message: 'manifest.input.name: the graph has no input "pixels"' },
+  invalid_output: { status: 422, message: 'manifest.output.name: "logits" is [N,5], expected [N, 10]' },
+  non_finite_output: { status: 422, message: "model: a blank image gives non-finite outputs (NaN or ±Inf)" },
+  gradient_check_failed: {
+    status: 422,
+    message: "model: the derived gradient disagrees with finite differences (relative error 0.512); please report " +
+      "the model",
+  },
   internal_error: { status: 500, message: "the server failed to handle this request" },
+  uploads_unavailable: { status: 503, message: "this server has no model database" },
 } as const;
 type ErrorCode = keyof typeof ERRORS;
 type ErrorStatus = (typeof ERRORS)[ErrorCode]["status"];
 
 const STATUS_MEANING: Record<ErrorStatus, string> = {
   400: "Malformed body",
+  403: "Not allowed for this client",
   404: "Unknown model",
   413: "Body or image over the limits",
+  409: "Conflicts with what is stored",
   415: "Unsupported content or image type",
   422: "The request is well-formed but cannot be processed",
   500: "A server fault (logged; never caused by input)",
+  503: "Temporarily unavailable",
 };
 
 /** What reading one image body (intake) can answer. */

@@ -7,7 +7,7 @@ import { decodeImagesToPixels } from "../../intake/intake.ts";
 import { readImagesBody } from "../../intake/read_body.ts";
 import { type AppDeps, requireModel } from "../context.ts";
 import { CALIBRATE_OPTIONS_EXAMPLE, CALIBRATION_RESULT_EXAMPLE } from "../examples.ts";
-import { errorResponses, IMAGE_BODY_ERRORS, imagesBodyContent, ModelIdParam } from "../schemas.ts";
+import { errorResponses, IMAGE_BODY_ERRORS, imagesBodyContent, ModelIdParam, VersionQuery } from "../schemas.ts";
 
 const MAX_CALIBRATION_IMAGES = 5000;
 
@@ -34,9 +34,10 @@ const calibrateRoute = createRoute({
   summary: "Calibrate the feature-squeezing threshold on clean images for a target false-positive rate",
   description: `Clean images as repeated multipart \`image\` fields or JSON {images: [base64...]} (at most ` +
     `${MAX_CALIBRATION_IMAGES}); options {fpr (default 0.05), squeezers} in the \`options\` field/key. The ` +
-    "threshold is stored in Deno KV for this model file and used by /check from then on.",
+    "threshold is stored in the database for this model file and used by /check from then on.",
   request: {
     params: ModelIdParam,
+    query: VersionQuery,
     body: {
       content: imagesBodyContent({
         schema: CalibrateOptionsSchema.openapi("CalibrateOptions"),
@@ -57,7 +58,7 @@ const calibrateRoute = createRoute({
 export function registerCalibrateRoute(app: OpenAPIHono, deps: AppDeps): void {
   app.openAPIRegistry.registerPath(calibrateRoute);
   app.post("/v1/models/:id/calibrate", async (c) => {
-    const model = requireModel(deps.registry, c.req.param("id"));
+    const model = await requireModel(deps.registry, c.req.param("id"), c.req.query("version"));
     const body = await readImagesBody(c.req.raw, deps.limits.maxBodyBytes);
     const parsed = CalibrateOptionsSchema.safeParse(body.options ?? {});
     if (!parsed.success) {

@@ -5,7 +5,7 @@ import { RequestError } from "../../errors.ts";
 import { intakeImage } from "../../intake/intake.ts";
 import { type AppDeps, requireModel } from "../context.ts";
 import { CHECK_OPTIONS_EXAMPLE, CHECK_REPORT_EXAMPLE } from "../examples.ts";
-import { errorResponses, IMAGE_BODY_ERRORS, imageBodyContent, ModelIdParam } from "../schemas.ts";
+import { errorResponses, IMAGE_BODY_ERRORS, imageBodyContent, ModelIdParam, VersionQuery } from "../schemas.ts";
 import { CheckReportSchema } from "./check_schema.ts";
 
 /**
@@ -29,7 +29,7 @@ const checkRoute = createRoute({
     "`options` query parameter (URL-encoded JSON) for raw image bodies.",
   request: {
     params: ModelIdParam,
-    query: z.object({
+    query: VersionQuery.extend({
       options: z.string().optional().openapi({
         description:
           "CheckOptions as URL-encoded JSON, for raw image bodies (JSON and multipart bodies carry their own)",
@@ -54,7 +54,7 @@ export function registerCheckRoute(app: OpenAPIHono, deps: AppDeps & { checkLimi
   app.openAPIRegistry.registerPath(checkRoute);
   app.post("/v1/models/:id/check", async (c) => {
     const start = performance.now();
-    const model = requireModel(deps.registry, c.req.param("id"));
+    const model = await requireModel(deps.registry, c.req.param("id"), c.req.query("version"));
     const image = await intakeImage(c.req.raw, model.manifest.input, deps);
     const rawOptions = image.options ?? parseQueryOptions(c.req.query("options"));
     const report = await checkImage({

@@ -10,6 +10,7 @@ import {
   imageBodyContent,
   ModelIdParam,
   PredictResponseSchema,
+  VersionQuery,
 } from "../schemas.ts";
 
 const QuerySchema = z.object({
@@ -17,7 +18,7 @@ const QuerySchema = z.object({
     param: { name: "topK", in: "query" },
     description: "How many ranked labels to return (capped at the number of classes).",
   }),
-});
+}).extend(VersionQuery.shape);
 
 const predictRoute = createRoute({
   method: "post",
@@ -41,7 +42,7 @@ export function registerPredictRoute(app: OpenAPIHono, deps: AppDeps): void {
   app.openAPIRegistry.registerPath(predictRoute);
   app.post("/v1/models/:id/predict", async (c) => {
     const start = performance.now();
-    const model = requireModel(deps.registry, c.req.param("id"));
+    const model = await requireModel(deps.registry, c.req.param("id"), c.req.query("version"));
     const query = QuerySchema.safeParse({ topK: c.req.query("topK") });
     if (!query.success) throw new RequestError(422, "invalid_query", `topK: ${query.error.issues[0].message}`);
     const image = await intakeImage(c.req.raw, model.manifest.input, deps);
