@@ -1,3 +1,4 @@
+import type { DecodePool } from "../src/intake/decode_pool.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CalibrationStore } from "../src/calibration/store.ts";
@@ -349,7 +350,8 @@ Deno.test("uploads: clients that are not on loopback may not upload or delete", 
     registry: {} as Registry,
     engine: {} as InferenceEngine,
     calibrations: {} as CalibrationStore,
-    limits: { maxBodyBytes: 1 << 20, maxPixels: 1 << 20 },
+    decoder: {} as DecodePool,
+    limits: { maxBodyBytes: 1 << 20, maxPixels: 1 << 20, maxRequestPixels: 1 << 20 },
     checkLimits: DEFAULT_CHECK_LIMITS,
     maxModelBytes: 1 << 20,
   });

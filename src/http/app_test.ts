@@ -27,11 +27,12 @@ function stubApp() {
   const calibrations: CalibrationStore = {
     get: (id, sha) => Promise.resolve(stored.get(`${id}/${sha}`) ?? null),
     set: (id, sha, c) => Promise.resolve(void stored.set(`${id}/${sha}`, c)),
-    close: () => {},
   };
+  const summary = { ...model, source: "seed" as const, version: null };
   const registry: Registry = {
-    get: (id) => (id === "linear" ? model : undefined),
-    list: () => [model],
+    acquire: (id) => Promise.resolve(id === "linear" ? model : undefined),
+    list: () => [summary],
+    versions: (id) => Promise.resolve(id === "linear" ? [summary] : []),
     failures: [],
     close: () => Promise.resolve(),
   };
@@ -43,6 +44,7 @@ function stubApp() {
     calibrations,
     decoder,
     limits: { maxBodyBytes: 1_000_000, maxPixels: 1_000_000, maxRequestPixels: 1_000_000 },
+    maxModelBytes: 1_000_000,
     checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: 5000 },
   });
   return {

@@ -36,6 +36,8 @@ function countingEngine() {
       open.add(session);
       return Promise.resolve(session);
     },
+    // No gradient graphs: the models load in SPSA mode, so every open session is a forward session.
+    deriveGradients: () => Promise.resolve({ ok: false, reason: "a counting stub", unsupported: [] }),
     close() {},
   };
   return { engine, open, hold };
