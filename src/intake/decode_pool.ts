@@ -18,13 +18,19 @@ interface Queued {
   reject(error: Error): void;
 }
 
+/**
+ * Deno's Worker, captured when this module loads: onnxruntime-web run on the main thread (the upload
+ * gradient check) replaces globalThis.Worker with node:worker_threads' Worker, whose threads have no `self`.
+ */
+const DenoWorker = globalThis.Worker;
+
 /** One decode Worker and the job it is running, if any. */
 class DecodeWorker {
   readonly #worker: Worker;
   current?: Queued & { id: number };
 
   constructor(onReply: (self: DecodeWorker, reply: DecodeReply) => void, onCrash: (self: DecodeWorker) => void) {
-    this.#worker = new Worker(new URL("./decode_worker.ts", import.meta.url), { type: "module" });
+    this.#worker = new DenoWorker(new URL("./decode_worker.ts", import.meta.url), { type: "module" });
     this.#worker.onmessage = (event: MessageEvent<DecodeReply>) => onReply(this, event.data);
     this.#worker.onerror = (event) => {
       event.preventDefault();
