@@ -169,6 +169,12 @@ Deno.test("check conventions over HTTP (score, agreement, label, verdict, squeez
       assert.equal(r.verdict.fragile, true);
     });
 
+    await t.step("a PGD probe without alpha steps 2.5·ε/steps (Madry et al.)", async () => {
+      const r = await check(shirt, { ...SCREEN, squeeze: false, randomization: false, pgd: [{ eps: 0.1, steps: 8 }] });
+      assert.equal(r.probes[0].alpha, 2.5 * 0.1 / 8);
+      assert.equal(r.options.pgd[0].alpha, 2.5 * 0.1 / 8);
+    });
+
     await t.step("squeeze score = L1 distance of the softmax vectors (clean vs squeezed, via /predict)", async () => {
       const r = await check(shirt, {
         ...SCREEN,
