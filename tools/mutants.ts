@@ -3,15 +3,20 @@
  * names where it applies (`file`: a file, or a folder when the code is likely to move between files
  * — then the one non-test .ts file under it holding `search` exactly once), the exact text it
  * replaces and the test files that should catch it. `issue: 15` marks the eight bugs the suite
- * missed before issue 15.
+ * missed before issue 15. `also` lists the same bug in another known shape of the code (e.g. on a
+ * branch that refactors it); the first edit whose text is found exactly once is applied.
  */
-export interface Mutant {
-  id: string;
-  file: string;
+export interface Edit {
   search: string;
   replace: string;
+}
+
+export interface Mutant extends Edit {
+  id: string;
+  file: string;
   tests: string[];
   issue?: number;
+  also?: Edit[];
 }
 
 const ATTACKS = [
@@ -87,6 +92,10 @@ export const MUTANTS: Mutant[] = [
     file: "src/check/",
     search: "votesFromLogits(drawLogits, r.draws, classes, prediction.index)",
     replace: "votesFromLogits(drawLogits, r.draws, classes, label)",
+    also: [{
+      search: "votesFromLogits(context.screeningLogits, r.draws, names.length, context.predicted)",
+      replace: "votesFromLogits(context.screeningLogits, r.draws, names.length, context.label)",
+    }],
     tests: CHECK_HTTP,
   },
   {
@@ -246,15 +255,15 @@ export const MUTANTS: Mutant[] = [
   {
     id: "reduce-mean-backward-no-count",
     file: "src/autodiff/rules/reduce.ts",
-    search: 'up = b.op("Div", [up, b.constF32([count], [])]);',
-    replace: 'up = b.op("Identity", [up]);',
+    search: 'b.op("Div", [up, b.constF32([count], [])])',
+    replace: 'b.op("Identity", [up])',
     tests: rules("reduce"),
   },
   {
     id: "layernorm-backward-drops-xhat-term",
     file: "src/autodiff/rules/norm.ts",
-    search: 'const inner = b.op("Sub", [b.op("Sub", [u, m1]), b.op("Mul", [xhat, m2])]);',
-    replace: 'const inner = b.op("Sub", [u, m1]);',
+    search: 'b.op("Sub", [b.op("Sub", [u, m1]), b.op("Mul", [xhat, m2])])',
+    replace: 'b.op("Sub", [u, m1])',
     tests: rules("norm"),
   },
   {
@@ -278,6 +287,7 @@ export const MUTANTS: Mutant[] = [
     file: "src/check/",
     search: "randomization !== null && randomization.agreement < 0.5",
     replace: "randomization !== null && randomization.agreement <= 0.5",
+    also: [{ search: "suspicious: section.agreement < 0.5,", replace: "suspicious: section.agreement <= 0.5," }],
     tests: CHECK_HTTP,
   },
   {
@@ -327,6 +337,7 @@ export const MUTANTS: Mutant[] = [
     file: "src/check/",
     search: "alpha: p.alpha ?? 2.5 * p.eps / p.steps",
     replace: "alpha: p.alpha ?? p.eps / p.steps",
+    also: [{ search: "return 2.5 * eps / steps;", replace: "return eps / steps;" }],
     tests: CHECK_HTTP,
   },
 

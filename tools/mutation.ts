@@ -6,13 +6,14 @@
  * "stale" — re-point it — and left out of the score.
  *
  *   nice -n 10 deno run -A tools/mutation.ts [--only=id,id] [--write] [--no-baseline] [--timeout=300]
+ *   deno run -A tools/mutation.ts --list    # where each mutant applies, or STALE; changes nothing
  *
  * `--write` replaces the "## Mutation score" section at the end of BENCHMARKS.md. The original text
  * is journalled to .mutation-journal.json before a file is touched and restored on exit, on
  * SIGINT/SIGTERM/SIGHUP, and at the start of the next run if the process was killed outright.
  * Not part of CI: it takes minutes.
  */
-import { type Mutant, MUTANTS } from "./mutants.ts";
+import { type Edit, type Mutant, MUTANTS } from "./mutants.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const JOURNAL = `${ROOT}.mutation-journal.json`;
@@ -20,6 +21,7 @@ const BENCHMARKS = `${ROOT}BENCHMARKS.md`;
 const SECTION = "## Mutation score";
 
 interface Journal {
+  pid: number;
   path: string;
   original: string;
 }
@@ -41,12 +43,25 @@ const args = new Map(
 const timeoutMs = Number(args.get("timeout") ?? 300) * 1000;
 let child: Deno.ChildProcess | null = null;
 
+function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Puts back a file left mutated by a run that died; refuses while another run is still going. */
 function restoreFromJournal(): void {
   let journal: Journal;
   try {
     journal = JSON.parse(Deno.readTextFileSync(JOURNAL));
   } catch {
     return;
+  }
+  if (journal.pid !== Deno.pid && alive(journal.pid)) {
+    throw new Error(`another mutation run (pid ${journal.pid}) has ${journal.path} mutated; wait for it`);
   }
   Deno.writeTextFileSync(journal.path, journal.original);
   Deno.removeSync(JOURNAL);
@@ -69,8 +84,11 @@ function occurrences(text: string, search: string): number {
   return n;
 }
 
-/** The file a mutant applies to: itself, or under a folder the one source file holding `search` once. */
-function resolve(m: Mutant): string | null {
+/**
+ * Where a mutant applies: its file, or under a folder the one source file holding the text
+ * exactly once; the first of `search` and then `also` that is found wins.
+ */
+function resolve(m: Mutant): { path: string; edit: Edit } | null {
   const target = `${ROOT}${m.file}`;
   const candidates: string[] = [];
   if (m.file.endsWith("/")) {
@@ -85,14 +103,18 @@ function resolve(m: Mutant): string | null {
   } else {
     candidates.push(target);
   }
-  const hits = candidates.filter((p) => {
+  const texts = candidates.map((p) => {
     try {
-      return occurrences(Deno.readTextFileSync(p), m.search) === 1;
+      return Deno.readTextFileSync(p);
     } catch {
-      return false;
+      return "";
     }
   });
-  return hits.length === 1 ? hits[0] : null;
+  for (const edit of [m, ...(m.also ?? [])]) {
+    const hits = candidates.filter((_, i) => occurrences(texts[i], edit.search) === 1);
+    if (hits.length === 1) return { path: hits[0], edit };
+  }
+  return null;
 }
 
 async function runTests(files: string[]): Promise<{ ok: boolean; timedOut: boolean; failed: string[] }> {
@@ -129,12 +151,13 @@ async function runTests(files: string[]): Promise<{ ok: boolean; timedOut: boole
 
 async function runMutant(m: Mutant): Promise<Outcome> {
   const started = performance.now();
-  const path = resolve(m);
-  if (!path) return { mutant: m, path: null, status: "stale", killers: [], seconds: 0 };
+  const at = resolve(m);
+  if (!at) return { mutant: m, path: null, status: "stale", killers: [], seconds: 0 };
+  const { path, edit } = at;
   const original = await Deno.readTextFile(path);
-  await Deno.writeTextFile(JOURNAL, JSON.stringify({ path, original } satisfies Journal));
+  await Deno.writeTextFile(JOURNAL, JSON.stringify({ pid: Deno.pid, path, original } satisfies Journal));
   try {
-    await Deno.writeTextFile(path, original.replace(m.search, m.replace));
+    await Deno.writeTextFile(path, original.replace(edit.search, edit.replace));
     const r = await runTests(m.tests);
     const status = r.timedOut ? "timeout" : r.ok ? "survived" : "killed";
     return { mutant: m, path, status, killers: r.failed, seconds: (performance.now() - started) / 1000 };
@@ -166,7 +189,7 @@ function markdown(outcomes: Outcome[], seconds: number): string {
     ...outcomes.map((o) =>
       `| ${o.mutant.id}${o.mutant.issue ? " (issue 15)" : ""} | ${rel(o.path) || o.mutant.file} | ${o.status} | ${
         (o.killers[0] ?? "").replaceAll("|", "\\|")
-      } |`
+      }${o.killers.length > 1 ? ` (+${o.killers.length - 1} more)` : ""} |`
     ),
     "",
   ];
@@ -182,10 +205,14 @@ async function writeSection(section: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  restoreFromJournal();
   const only = args.get("only")?.split(",");
   const selected = only ? MUTANTS.filter((m) => only.includes(m.id)) : MUTANTS;
   if (only && selected.length !== only.length) throw new Error(`unknown mutant in --only=${only.join(",")}`);
+  if (args.get("list") === "true") {
+    for (const m of selected) console.log(`${m.id}: ${resolve(m)?.path.replace(ROOT, "") ?? "STALE (re-point it)"}`);
+    return;
+  }
+  restoreFromJournal();
   const started = performance.now();
   if (args.get("no-baseline") !== "true") {
     const files = [...new Set(selected.flatMap((m) => m.tests))];

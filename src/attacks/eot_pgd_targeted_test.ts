@@ -56,3 +56,20 @@ Deno.test("eotPgd targeted: only predictions of the target count as fooled, not 
   assert.equal(r.randomization.fooledFraction, 0);
   assert.equal(r.success, false);
 });
+
+Deno.test("eotPgd: success means fooledFraction > 0.5, so exactly half the draws is not a success", async () => {
+  // z0 = 21: resizes to 5×5 keep the mass of the result below 21 (not fooled), 6×6 ones do not.
+  const linear = createLinearSoftmax({
+    weights: Float64Array.from({ length: 3 * d }, (_, i) => (i < d ? 0 : 1)),
+    bias: Float64Array.from([21, -1, 0]),
+    ...shape,
+  });
+  const x0 = new Float32Array(d).fill(0.5);
+  const fractions = new Set<number>();
+  for (let seed = 0; seed < 24; seed++) {
+    const [r] = await eotPgd(linear, x0, { ...options, targets: undefined, seed, evalDraws: 2 });
+    fractions.add(r.randomization.fooledFraction);
+    assert.equal(r.success, r.randomization.fooledFraction > 0.5, `seed ${seed}`);
+  }
+  assert.ok(fractions.has(0.5) && fractions.has(1), `fractions seen: ${[...fractions]}`);
+});
