@@ -10,6 +10,8 @@ Run: /usr/bin/python3 tools/exporter_fixtures.py
   scores, where the default is −1 (before 13 it was 1).
 - bn_small_var: BatchNormalization with variances ≪ 1 and a non-default epsilon, where
   1/sqrt(var + ε) differs a lot from 1/sqrt(var).
+- activation_default_attrs: LeakyRelu and HardSigmoid without attributes (torch always writes
+  alpha/beta), so the spec defaults 0.01 and 0.2/0.5 apply.
 """
 import os
 import sys
@@ -119,7 +121,32 @@ def batchnorm_case():
                spec_for(3, 6, 6, inp="x", out="y"))
 
 
+def activation_defaults_case():
+    rng = np.random.default_rng(18)
+    w1 = rng.uniform(-0.8, 0.8, (4, 3, 3, 3)).astype(np.float32)
+    w2 = rng.uniform(-0.8, 0.8, (4, 4, 1, 1)).astype(np.float32)
+    fc = rng.uniform(-0.3, 0.3, (4 * 4 * 4, 5)).astype(np.float32)
+    inits = [numpy_helper.from_array(w1, "W1"), numpy_helper.from_array(w2, "W2"), numpy_helper.from_array(fc, "FC")]
+    nodes = [
+        helper.make_node("Conv", ["x", "W1"], ["c1"]),
+        helper.make_node("LeakyRelu", ["c1"], ["l"]),          # alpha defaults to 0.01
+        helper.make_node("Conv", ["l", "W2"], ["c2"]),
+        helper.make_node("HardSigmoid", ["c2"], ["h"]),        # alpha 0.2, beta 0.5 by default
+        helper.make_node("Flatten", ["h"], ["f"]),
+        helper.make_node("MatMul", ["f", "FC"], ["y"]),
+    ]
+
+    def fn(x):
+        l = F.leaky_relu(F.conv2d(x, tensor(w1, x)), 0.01)
+        h = torch.clamp(0.2 * F.conv2d(l, tensor(w2, x)) + 0.5, 0, 1)
+        return h.flatten(1) @ tensor(fc, x)
+    # Inputs centred on 0 (mean = std = 0.5) so that many Conv outputs are negative and LeakyRelu's slope matters.
+    write_case("activation_default_attrs", model_of(nodes, "activation_defaults", 3, 6, 6, 5, inits, 13), fn,
+               spec_for(3, 6, 6, inp="x", out="y", mean=[0.5] * 3, std=[0.5] * 3))
+
+
 if __name__ == "__main__":
     avgpool_case()
     softmax_case()
     batchnorm_case()
+    activation_defaults_case()

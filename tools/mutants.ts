@@ -185,6 +185,20 @@ export const MUTANTS: Mutant[] = [
     replace: "other = Math.max(other, logits[base + j]);",
     tests: ["kernels/loss_test.ts"],
   },
+  {
+    id: "linf-projection-one-sided",
+    file: "kernels/norms.ts",
+    search: "(d > eps ? eps : d < -eps ? -eps : d)",
+    replace: "(d > eps ? eps : d)",
+    tests: ["kernels/norms_test.ts", ...ATTACKS],
+  },
+  {
+    id: "nearest-resize-rounds",
+    file: "kernels/resize.ts",
+    search: "map[i] = Math.floor((i * inSize) / outSize);",
+    replace: "map[i] = Math.min(inSize - 1, Math.round((i * inSize) / outSize));",
+    tests: ["kernels/resize_test.ts", "src/attacks/eot_pgd_test.ts", "tests/check_conventions_test.ts"],
+  },
 
   // src/attacks/
   {
@@ -280,6 +294,20 @@ export const MUTANTS: Mutant[] = [
     replace: 'const alpha = attrFloat(ctx.node, "alpha", 0.2);',
     tests: rules("activation"),
   },
+  {
+    id: "hardsigmoid-default-beta",
+    file: "src/autodiff/rules/activation.ts",
+    search: 'beta = attrFloat(ctx.node, "beta", 0.5)',
+    replace: 'beta = attrFloat(ctx.node, "beta", 0.6)',
+    tests: rules("activation"),
+  },
+  {
+    id: "maxpool-mask-last-tie",
+    file: "src/autodiff/rules/pool.ts",
+    search: 'b.op("ArgMax", [hits], { axis: { i: 2 }, keepdims: { i: 1 } })',
+    replace: 'b.op("ArgMax", [hits], { axis: { i: 2 }, keepdims: { i: 1 }, select_last_index: { i: 1 } })',
+    tests: rules("pool"),
+  },
 
   // src/check/ (keyed by folder: the probe-registry refactor moves these lines between files)
   {
@@ -338,6 +366,29 @@ export const MUTANTS: Mutant[] = [
     search: "alpha: p.alpha ?? 2.5 * p.eps / p.steps",
     replace: "alpha: p.alpha ?? p.eps / p.steps",
     also: [{ search: "return 2.5 * eps / steps;", replace: "return eps / steps;" }],
+    tests: CHECK_HTTP,
+  },
+
+  {
+    id: "fragile-needs-every-probe",
+    file: "src/check/",
+    search: "const fragile = probes.some((p) => p.success);",
+    replace: "const fragile = probes.length > 0 && probes.every((p) => p.success);",
+    also: [{
+      search: "fragile: report.probes.some((p) => p.success)",
+      replace: "fragile: report.probes.length > 0 && report.probes.every((p) => p.success)",
+    }],
+    tests: CHECK_HTTP,
+  },
+  {
+    id: "calibration-overrides-request-threshold",
+    file: "src/check/",
+    search: "if (requestThreshold !== undefined) threshold =",
+    replace: "if (requestThreshold !== undefined && !calibration) threshold =",
+    also: [{
+      search: "if (request?.threshold !== undefined) return",
+      replace: "if (request?.threshold !== undefined && !calibration) return",
+    }],
     tests: CHECK_HTTP,
   },
 

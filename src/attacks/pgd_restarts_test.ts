@@ -65,3 +65,33 @@ for (const norm of ["linf", "l2"] as const) {
     assert.deepEqual(starts, expected);
   });
 }
+
+Deno.test("pgd: on failure the reported restart is the one whose final iterate gives the label the least probability", async () => {
+  const linear = randomLinearSoftmax({ seed: 8, classes: 3, channels: 1, height: 3, width: 3, scale: 1 });
+  const x0 = images.slice(0, size);
+  const clean = Array.from(await linear.logits(x0, 1));
+  const label = clean.indexOf(Math.max(...clean));
+  // Only the final forward (t = steps) goes through logits(); keep its rows and outputs.
+  let finals: { pixels: Float32Array; logits: Float32Array } | null = null;
+  const model: Classifier = {
+    ...linear,
+    async logits(pixels, batch) {
+      const logits = await linear.logits(pixels, batch);
+      finals = { pixels: pixels.slice(), logits };
+      return logits;
+    },
+  };
+  const restarts = 5;
+  const [r] = await pgd(model, x0, { ...options, eps: 0.02, alpha: 0.005, steps: 2, restarts, labels: [label] });
+  assert.equal(r.success, false, `label ${label} of logits ${clean} must survive ε = 0.02`);
+  const { pixels, logits } = finals!;
+  const pLabel = Array.from({ length: restarts }, (_, k) => {
+    const z = Array.from(logits.subarray(3 * k, 3 * k + 3));
+    const m = Math.max(...z);
+    return Math.exp(z[label] - m) / z.reduce((s, v) => s + Math.exp(v - m), 0);
+  });
+  const lowest = pLabel.indexOf(Math.min(...pLabel));
+  assert.notEqual(lowest, pLabel.indexOf(Math.max(...pLabel)));
+  assert.equal(r.restart, lowest);
+  assert.deepEqual(r.adversarialPixels, pixels.slice(lowest * size, (lowest + 1) * size));
+});

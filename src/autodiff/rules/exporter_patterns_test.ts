@@ -14,3 +14,7 @@ Deno.test("Softmax without axis at opset 13 on rank-3 scores normalises over the
 // Variances ≪ 1 with epsilon = 1e-3: the backward must divide by sqrt(var + epsilon), not sqrt(var).
 Deno.test("BatchNormalization with small variances and a non-default epsilon matches torch", () =>
   checkFixture("bn_small_var"));
+
+// torch writes every attribute; other exporters omit defaults (LeakyRelu α = 0.01, HardSigmoid 0.2/0.5).
+Deno.test("LeakyRelu and HardSigmoid without attributes use the spec defaults", () =>
+  checkFixture("activation_default_attrs"));
