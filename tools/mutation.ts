@@ -12,6 +12,11 @@
  * is journalled to .mutation-journal.json before a file is touched and restored on exit, on
  * SIGINT/SIGTERM/SIGHUP, and at the start of the next run if the process was killed outright.
  * Not part of CI: it takes minutes.
+ *
+ * Why not StrykerJS: version 9 with its command runner does work under Deno, but it generates every
+ * operator mutant and, without per-test coverage, runs the whole command for each — kernels/norms.ts
+ * alone gave 205 mutants in 3 min 47 s (85% killed, many equivalent, e.g. `<=` on typed-array
+ * bounds); the five folders would take hours here. A curated list of realistic bugs runs in ~15 min.
  */
 import { type Edit, type Mutant, MUTANTS } from "./mutants.ts";
 
