@@ -306,6 +306,10 @@ export const MUTANTS: Mutant[] = [
     file: "src/autodiff/rules/pool.ts",
     search: 'b.op("ArgMax", [hits], { axis: { i: 2 }, keepdims: { i: 1 } })',
     replace: 'b.op("ArgMax", [hits], { axis: { i: 2 }, keepdims: { i: 1 }, select_last_index: { i: 1 } })',
+    also: [{
+      search: 'b.op("ArgMax", [patches], { axis: { i: 2 }, keepdims: { i: 1 } })',
+      replace: 'b.op("ArgMax", [patches], { axis: { i: 2 }, keepdims: { i: 1 }, select_last_index: { i: 1 } })',
+    }],
     tests: rules("pool"),
   },
 
