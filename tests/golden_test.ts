@@ -5,7 +5,7 @@
  * paths (targeted, PGD L2, restarts, margin loss, minimal ε, squeezers, thresholds, returned images).
  *
  * After an intended change of the reports, regenerate with
- *   ROBUSTCHECK_GOLDEN_UPDATE=1 deno test -A --unstable-kv tests/golden_test.ts
+ *   ROBUSTCHECK_GOLDEN_UPDATE=1 deno test -A tests/golden_test.ts
  * and say why in the commit.
  */
 import assert from "node:assert/strict";
