@@ -10,7 +10,7 @@
 import type { InputSpec } from "../registry/manifest.ts";
 import type { LossKind } from "../runtime/classifier.ts";
 import { analyze, valueInfoShape } from "./analyze.ts";
-import { NotDifferentiableError } from "./errors.ts";
+import { NotDifferentiableError, RuleError, type UnsupportedNode } from "./errors.ts";
 import { GraphBuilder, makeNode } from "./graph.ts";
 import { emitLogProbabilities, emitLoss } from "./loss.ts";
 import {
@@ -184,16 +184,28 @@ export function deriveGradientModel(
     if (!gs) return undefined;
     return gs.reduce((acc, g) => b.op("Add", [acc, g]));
   };
+  // A rule that rejects its node while emitting the backward (e.g. an Einsum equation it does
+  // not handle) is recorded like the analysis' rejections; the sweep goes on so that every
+  // offending node is listed in one NotDifferentiableError.
+  const failed: UnsupportedNode[] = [];
   for (const node of [...a.activeNodes].reverse()) {
     const gOut = node.output.map((o) => (a.active.has(o) ? total(o) : undefined));
     if (gOut.every((g) => g === undefined)) continue;
     const ctx = a.contexts.get(node)!;
-    const gIn = RULES[node.op_type ?? ""].backward!(ctx, gOut);
+    let gIn: (string | undefined)[];
+    try {
+      gIn = RULES[node.op_type ?? ""].backward!(ctx, gOut);
+    } catch (e) {
+      const reason = e instanceof RuleError ? e.reason : `gradient rule failed: ${e instanceof Error ? e.message : e}`;
+      failed.push({ opType: node.op_type ?? "", nodeName: node.name || node.output[0] || "", reason });
+      continue;
+    }
     node.input.forEach((name, i) => {
       const g = gIn[i];
       if (g !== undefined && ctx.active(i)) push(name, g);
     });
   }
+  if (failed.length > 0) throw new NotDifferentiableError(failed.reverse());
   const gradPixels = total("pixels") ?? b.op("Mul", ["pixels", b.constF32([0], [])]);
 
   const tail = [

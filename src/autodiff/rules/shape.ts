@@ -2,6 +2,13 @@
 import { RuleError } from "../errors.ts";
 import type { Dim, TensorInfo } from "./types.ts";
 
+/**
+ * Constants up to this many elements are kept as values (`TensorInfo.value`): computed by static
+ * evaluation and folded into initializers. Large enough for Swin's shifted-window attention masks
+ * and relative-position tables at realistic window counts.
+ */
+export const MAX_CONSTANT_ELEMENTS = 1 << 18;
+
 /** Shape of an input, or a RuleError when unknown. */
 export function knownShape(info: TensorInfo, what = "input"): Dim[] {
   if (!info.shape) throw new RuleError(`unknown shape of ${what}`);

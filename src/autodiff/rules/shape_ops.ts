@@ -11,7 +11,7 @@ import { attrInt, attrInts, attrTensor } from "../graph.ts";
 import { RuleError } from "../errors.ts";
 import { type AttributeProto, DataType, toNumber } from "../proto.ts";
 import { isReadable, readTensor } from "../tensor.ts";
-import { constInts, knownShape, normAxis, numericDims, product, remapValue } from "./shape.ts";
+import { constInts, knownShape, MAX_CONSTANT_ELEMENTS, normAxis, numericDims, product, remapValue } from "./shape.ts";
 import type { Dim, OpRule, RuleContext, TensorInfo } from "./types.ts";
 
 const reshapeBack: OpRule["backward"] = (ctx, [g]) => [
@@ -156,7 +156,7 @@ function constantValue(attrs: AttributeProto[]): TensorInfo {
       const t = a.t!;
       const dims = t.dims.map(toNumber);
       const info: TensorInfo = { shape: dims, elemType: t.data_type ?? 0 };
-      if (dims.reduce((x, y) => x * y, 1) <= 4096 && isReadable(t)) info.value = readTensor(t).data;
+      if (dims.reduce((x, y) => x * y, 1) <= MAX_CONSTANT_ELEMENTS && isReadable(t)) info.value = readTensor(t).data;
       return info;
     }
     case "value_float":
@@ -183,7 +183,9 @@ export const constantOfShapeRule: OpRule = {
     const elemType = t?.data_type ?? DataType.FLOAT;
     const dims = shapeValue;
     const size = product(dims);
-    const value = typeof size === "number" && size <= 4096 ? new Array<number>(size).fill(fill) : undefined;
+    const value = typeof size === "number" && size <= MAX_CONSTANT_ELEMENTS
+      ? new Array<number>(size).fill(fill)
+      : undefined;
     return [{ shape: dims, elemType, value }];
   },
 };

@@ -1,6 +1,7 @@
 /**
  * Concat, Split, Slice, Pad. Concat's ∂ slices ∂y per input; Split's ∂ concatenates the output
- * gradients (zeros for unused outputs); Slice's ∂ zero-pads ∂y back (step 1 only); constant-mode
+ * gradients (zeros for unused outputs); Slice's ∂ zero-pads ∂y back (any
+ * step: negative steps reverse ∂y with a Gather, steps > 1 interleave zeros by Pad + Reshape); constant-mode
  * Pad's ∂ slices the padding off (non-negative pads only). Signatures by opset: Slice takes
  * inputs from 10, Pad from 11 (axes from 18), Split sizes from 13.
  */
@@ -125,16 +126,52 @@ export const sliceRule: OpRule = {
   backward(ctx, [g]) {
     const x = knownShape(ctx.info(0));
     const s = resolveSlice(ctx, x);
-    if (s.steps.some((st) => st !== 1)) throw new RuleError("Slice with step ≠ 1");
-    const r = x.length;
-    const pads = new Array(2 * r).fill(0);
+    const b = ctx.b, r = x.length;
+    const dims: Dim[] = [...sliceRule.infer(ctx)[0].shape!];
+    let cur = g!;
     s.axes.forEach((a, i) => {
-      pads[a] = s.starts[i];
-      pads[a + r] = numericDims([x[a]], "Slice axis")[0] - Math.max(s.ends[i], s.starts[i]);
+      const d = numericDims([x[a]], "Slice axis")[0];
+      const count = numericDims([dims[a]], "Slice output")[0];
+      let step = s.steps[i], first = s.starts[i];
+      if (count === 0) throw new RuleError("Slice selecting nothing");
+      if (step < 0) {
+        // Reverse ∂y along the axis: the picked positions, ascending, start at the last one.
+        cur = b.op("Gather", [cur, b.constI64(Array.from({ length: count }, (_, k) => count - 1 - k))], {
+          axis: { i: a },
+        });
+        first += (count - 1) * step;
+        step = -step;
+      }
+      let span = count;
+      if (step > 1) {
+        // Interleave step − 1 zeros after each element: [.., count, 1, ..] → pad → [.., count·step, ..].
+        const spread = b.pad(b.unsqueeze(cur, [a + 1]), padsAt(r + 1, a + 1, 0, step - 1), 0);
+        const target = dims.map((v, j) => (j < a ? 0 : j === a ? count * step : v));
+        cur = b.reshape(spread, staticTarget(target));
+        span = (count - 1) * step + 1;
+        cur = b.slice(cur, [0], [span], [a]);
+      }
+      cur = b.pad(cur, padsAt(r, a, first, d - first - span), 0);
+      dims[a] = d;
     });
-    return [ctx.b.pad(g!, pads, 0), ...ctx.node.input.slice(1).map(() => undefined)];
+    return [cur, ...ctx.node.input.slice(1).map(() => undefined)];
   },
 };
+
+/** Pads for one axis of a rank-r tensor. */
+function padsAt(r: number, axis: number, begin: number, end: number): number[] {
+  const pads = new Array(2 * r).fill(0);
+  pads[axis] = begin;
+  pads[axis + r] = end;
+  return pads;
+}
+
+/** A Reshape target: 0 keeps a leading dim, one symbolic dim becomes −1. */
+function staticTarget(target: readonly Dim[]): number[] {
+  const symbolic = target.filter((v) => typeof v !== "number").length;
+  if (symbolic > 1) throw new RuleError("Slice backward needs at most one symbolic dim after the sliced axis");
+  return target.map((v) => (typeof v === "number" ? v : -1));
+}
 
 function padsOf(ctx: RuleContext, rank: number): number[] {
   if (ctx.opset < 11) return attrInts(ctx.node, "pads") ?? new Array(2 * rank).fill(0);
