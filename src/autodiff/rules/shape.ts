@@ -75,3 +75,14 @@ export function remapValue<T>(
   }
   return out;
 }
+
+/**
+ * A Reshape target from dims: numbers stay, 0 keeps the input's dim at the same index (only
+ * meaningful for leading dims), and the one symbolic dim allowed becomes −1.
+ */
+export function reshapeTarget(dims: readonly Dim[], keepLeading = 0): number[] {
+  if (dims.slice(keepLeading).filter((d) => typeof d !== "number").length > 1) {
+    throw new RuleError("reshape with more than one symbolic dim");
+  }
+  return dims.map((d, i) => (i < keepLeading ? 0 : typeof d === "number" ? d : -1));
+}
