@@ -190,3 +190,9 @@ export const geluRule: OpRule = pointwise((ctx, g) => {
 
 /** Floor, Ceil, Round, Sign: piecewise constant, so no gradient flows (as in torch autograd). */
 export const zeroGradientRule: OpRule = { infer: same, backward: () => [undefined] };
+
+/** Abs: ∂ = sign(x)·∂y (0 at 0, like torch). Reciprocal: ∂ = −∂y·y². */
+export const absRule: OpRule = pointwise((ctx, g) => ctx.b.op("Mul", [g, ctx.b.op("Sign", [x(ctx)])]));
+export const reciprocalRule: OpRule = pointwise((ctx, g) =>
+  ctx.b.op("Neg", [ctx.b.op("Mul", [g, ctx.b.op("Mul", [y(ctx), y(ctx)])])])
+);

@@ -1,5 +1,6 @@
 /** Op type → rule (default ONNX domain). Ops without `backward` are only evaluated statically. */
 import {
+  absRule,
   celuRule,
   clipRule,
   eluRule,
@@ -13,6 +14,7 @@ import {
   mishRule,
   powRule,
   preluRule,
+  reciprocalRule,
   reluRule,
   seluRule,
   sigmoidRule,
@@ -108,6 +110,8 @@ export const RULES: Readonly<Record<string, OpRule>> = {
   InstanceNormalization: instanceNormRule,
   GroupNormalization: groupNormRule,
   Gelu: geluRule,
+  Abs: absRule,
+  Reciprocal: reciprocalRule,
   Softplus: softplusRule,
   Mish: mishRule,
   Elu: eluRule,

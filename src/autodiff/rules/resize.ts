@@ -23,30 +23,30 @@ interface Plan {
   scales: (number | undefined)[];
 }
 
-function constFloats(ctx: RuleContext, i: number): number[] | undefined {
+/** A constant scales/sizes input; a symbolic entry is allowed only where it equals the input's dim. */
+function constValues(ctx: RuleContext, i: number): Dim[] | undefined {
   if (!ctx.has(i)) return undefined;
   const v = ctx.info(i).value;
   if (!v) throw new RuleError("Resize scales/sizes must be constant");
-  const nums = numericDims(v, "Resize scales/sizes");
-  return nums.length === 0 ? undefined : nums;
+  return v.length === 0 ? undefined : v;
 }
 
 function plan(ctx: RuleContext): Plan {
   const x = knownShape(ctx.info(0), "Resize input");
   const r = x.length;
-  let scales: number[] | undefined, sizes: number[] | undefined;
-  if (ctx.node.op_type === "Upsample") scales = ctx.opset >= 9 ? constFloats(ctx, 1) : attrFloats(ctx.node, "scales");
-  else if (ctx.opset === 10) scales = constFloats(ctx, 1);
+  let scales: Dim[] | undefined, sizes: Dim[] | undefined;
+  if (ctx.node.op_type === "Upsample") scales = ctx.opset >= 9 ? constValues(ctx, 1) : attrFloats(ctx.node, "scales");
+  else if (ctx.opset === 10) scales = constValues(ctx, 1);
   else {
-    scales = constFloats(ctx, 2);
-    sizes = constFloats(ctx, 3);
+    scales = constValues(ctx, 2);
+    sizes = constValues(ctx, 3);
   }
   const axes = (ctx.opset >= 18 ? attrInts(ctx.node, "axes") : undefined)?.map((a) => normAxis(a, r)) ??
     x.map((_, i) => i);
-  const full = (v: number[] | undefined, fill: (i: number) => number) =>
+  const full = (v: Dim[] | undefined, fill: (i: number) => Dim) =>
     v && x.map((_, i) => (axes.includes(i) ? v[axes.indexOf(i)] : fill(i)));
   const fullScales = full(scales, () => 1);
-  const fullSizes = full(sizes, (i) => numericDims([x[i]], "Resize input")[0]);
+  const fullSizes = full(sizes, (i) => x[i]);
   if (!fullScales && !fullSizes) throw new RuleError("Resize without scales or sizes");
   if (fullSizes && ctx.opset >= 18 && attrString(ctx.node, "keep_aspect_ratio_policy", "stretch") !== "stretch") {
     throw new RuleError("Resize keep_aspect_ratio_policy other than stretch");
@@ -60,9 +60,11 @@ function plan(ctx: RuleContext): Plan {
       return;
     }
     const n = numericDims([d], "resized axis")[0];
-    const o = size ?? Math.floor(n * s!);
+    const o = size !== undefined
+      ? numericDims([size], "Resize sizes")[0]
+      : Math.floor(n * numericDims([s!], "Resize scales")[0]);
     out.push(o);
-    used.push(size !== undefined ? o / n : s!);
+    used.push(size !== undefined ? o / n : s as number);
   });
   return { x, out, scales: used };
 }
