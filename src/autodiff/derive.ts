@@ -13,6 +13,7 @@ import { analyze, valueInfoShape } from "./analyze.ts";
 import { NotDifferentiableError, RuleError, type UnsupportedNode } from "./errors.ts";
 import { GraphBuilder, makeNode } from "./graph.ts";
 import { emitLogProbabilities, emitLoss } from "./loss.ts";
+import { pruneGraph } from "./prune.ts";
 import {
   DataType,
   decodeModel,
@@ -226,6 +227,7 @@ export function deriveGradientModel(
     valueInfo("loss", DataType.FLOAT, [outInfo.shape[0]]),
     valueInfo("grad", DataType.FLOAT, pixelShape),
   ];
+  pruneGraph(graph);
   model.ir_version = Math.max(toNumber(model.ir_version), 4);
   const bytes = encodeModel(model);
   return { bytes, opset, buildMs: performance.now() - t0 };
