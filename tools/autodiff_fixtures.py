@@ -309,6 +309,8 @@ def coverage_cases():
                                                 conv=conv()), opset=opset)
     variadic_case()
     seq_case("no_gradient_branches", Lambda(no_gradient_branches, conv=conv()), opset=13)
+    seq_case("activation_masks", Lambda(lambda s, x: torch.where((s.conv(x) > 0) & ~(s.conv(x) >= 0.4), s.conv(x), 0.1 * s.conv(x))
+                                        + (s.conv(x) < -0.1).float(), conv=conv()), opset=13)
 
 
 def einsum_features(s, x):

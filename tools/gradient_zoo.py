@@ -8,8 +8,11 @@ docs/GRADIENTS.md.
 Run: /usr/bin/python3 tools/gradient_zoo.py [name-prefix ...]
 """
 import io
+import json
 import os
 import sys
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -21,6 +24,7 @@ from torchvision.models.vision_transformer import VisionTransformer
 
 sys.path.insert(0, os.path.dirname(__file__))
 from autodiff_fixtures import spec_for, upgrade, write_case  # noqa: E402
+from autodiff_reference import preprocess  # noqa: E402
 from maxvit_like import MaxVitLike  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -92,6 +96,20 @@ def main(prefixes):
                 print(f"{case}: export failed: {str(e).splitlines()[0]}")
                 continue
             write_case(case, data, ref, spec, batch=2, big=True, where=OUT)
+            write_float32_reference(case, net, spec)
+
+
+def write_float32_reference(case, net, spec):
+    """Cross-entropy input gradient by torch autograd in float32 on the same pixels: where float32
+    rounding flips a ReLU or a max (random weights have many near-kinks), the derived gradient
+    follows float32, so agreement with this reference tells rounding from a wrong rule."""
+    meta = json.load(open(os.path.join(OUT, f"{case}.json")))
+    pixels = np.fromfile(os.path.join(OUT, f"{case}.pixels.bin"), dtype="<f4").reshape(meta["arrays"]["pixels"])
+    x = torch.tensor(pixels, requires_grad=True)
+    logits = net(preprocess(x, spec))
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor(meta["labels"]), reduction="sum")
+    (grad,) = torch.autograd.grad(loss, x)
+    grad.numpy().astype("<f4").tofile(os.path.join(OUT, f"{case}.ce.grad_f32.bin"))
 
 
 if __name__ == "__main__":

@@ -26,12 +26,24 @@ function relNorm(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(d / n);
 }
 
-console.log("| case | opset | gradient | cosine | rel. L2 error | rel. max error | logits rel. error | build ms |");
-console.log("|---|---|---|---|---|---|---|---|");
+console.log(
+  "| case | opset | gradient | cosine | rel. L2 error | rel. max error | logits rel. error | cosine vs torch f32 | build ms |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|");
+
+/** Cosine with torch's float32 cross-entropy gradient, when tools/gradient_zoo.py wrote one. */
+function cosineF32(name: string, grad: Float32Array): string {
+  try {
+    const b = Deno.readFileSync(new URL(`${name}.ce.grad_f32.bin`, dir));
+    return cosineSimilarity(grad, new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)).toFixed(6);
+  } catch {
+    return "–";
+  }
+}
 for (const name of names) {
   const f = loadFixture(name, dir);
   const { channels: c, height: h, width: w } = f.spec.input;
-  let cosine = 1, l2 = 0, max = 0, logits = 0, build = 0;
+  let cosine = 1, l2 = 0, max = 0, logits = 0, build = 0, f32 = "–";
   try {
     for (const loss of ["ce", "margin"] as const) {
       const derived = deriveGradientModel(f.bytes, f.spec, { loss });
@@ -42,6 +54,7 @@ for (const name of names) {
       l2 = Math.max(l2, relNorm(got.grad, exp.grad));
       max = Math.max(max, relMaxError(got.grad, exp.grad));
       logits = Math.max(logits, relMaxError(got.logits, exp.logits));
+      if (loss === "ce") f32 = cosineF32(name, got.grad);
     }
     const e = (v: number) => v.toExponential(1);
     console.log(
@@ -51,9 +64,9 @@ for (const name of names) {
     );
   } catch (e) {
     if (!(e instanceof NotDifferentiableError)) {
-      console.log(`| ${name} | ${f.opset} | error: ${String(e).slice(0, 120)} | | | | | |`);
+      console.log(`| ${name} | ${f.opset} | error: ${String(e).slice(0, 120)} | | | | | | |`);
       continue;
     }
-    console.log(`| ${name} | ${f.opset} | SPSA (no rule: ${e.opTypes.join(", ")}) | | | | | |`);
+    console.log(`| ${name} | ${f.opset} | SPSA (no rule: ${e.opTypes.join(", ")}) | | | | | | |`);
   }
 }

@@ -47,7 +47,7 @@ import {
   transposeRule,
   unsqueezeRule,
 } from "./shape_ops.ts";
-import { equalRule, expandRule, whereRule } from "./select.ts";
+import { equalRule, expandRule, predicateRule, whereRule } from "./select.ts";
 import { logSoftmaxRule, softmaxRule } from "./softmax.ts";
 import { concatRule, padRule, sliceRule, splitRule, tileRule } from "./tensor_ops.ts";
 import type { OpRule } from "./types.ts";
@@ -103,6 +103,16 @@ export const RULES: Readonly<Record<string, OpRule>> = {
   Expand: expandRule,
   Where: whereRule,
   Equal: equalRule,
+  Less: predicateRule,
+  LessOrEqual: predicateRule,
+  Greater: predicateRule,
+  GreaterOrEqual: predicateRule,
+  Not: predicateRule,
+  And: predicateRule,
+  Or: predicateRule,
+  Xor: predicateRule,
+  IsNaN: predicateRule,
+  IsInf: predicateRule,
   Einsum: einsumRule,
   Tile: tileRule,
   DepthToSpace: depthToSpaceRule,
