@@ -32,9 +32,9 @@ OUT = os.path.join(ROOT, "tests", ".cache", "zoo")
 IMAGENET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
 
 
-def export(module, size, opset, fold=True):
+def export(module, size, opset, fold=True, dynamic_hw=False):
     buf = io.BytesIO()
-    dyn = {"input": {0: "N"}, "out": {0: "N"}}
+    dyn = {"input": {0: "N", 2: "H", 3: "W"} if dynamic_hw else {0: "N"}, "out": {0: "N"}}
     torch.onnx.export(module, torch.rand(1, 3, size, size), buf, opset_version=min(opset, 17), input_names=["input"],
                       output_names=["out"], dynamic_axes=dyn, do_constant_folding=fold,
                       training=torch.onnx.TrainingMode.EVAL if fold else torch.onnx.TrainingMode.PRESERVE)
@@ -54,6 +54,9 @@ def randomise(module):
             m.running_var.uniform_(0.5, 1.5)
             m.weight.data.uniform_(0.5, 1.5)
 
+
+# Exported with symbolic H and W as well: the manifest's size fixes them at derivation.
+DYNAMIC_HW = {"swin_tiny": 17, "resnet18": 17, "maxvit_like": 17}
 
 # name → (constructor, input size, opsets, unfolded-export opsets)
 ZOO = {
@@ -88,10 +91,13 @@ def main(prefixes):
         spec = spec_for(3, size, size, inp="input", out="out", **IMAGENET)
         ref = make().double().eval()
         ref.load_state_dict(net.state_dict())
-        for opset, fold in [(o, True) for o in opsets] + [(o, False) for o in unfolded]:
-            case = f"{name}_opset{opset}" + ("" if fold else "_unfolded")
+        variants = [(o, True, False) for o in opsets] + [(o, False, False) for o in unfolded]
+        if name in DYNAMIC_HW:
+            variants.append((DYNAMIC_HW[name], True, True))
+        for opset, fold, dynamic_hw in variants:
+            case = f"{name}_opset{opset}" + ("" if fold else "_unfolded") + ("_dynamic_hw" if dynamic_hw else "")
             try:
-                data = export(net, size, opset, fold)
+                data = export(net, size, opset, fold, dynamic_hw)
             except Exception as e:  # an exporter limitation is a finding too
                 print(f"{case}: export failed: {str(e).splitlines()[0]}")
                 continue

@@ -1,5 +1,6 @@
 /** Small dense constants for static evaluation: row-major values as numbers, with ONNX element type. */
 import { DataType } from "../proto.ts";
+import { MAX_CONSTANT_ELEMENTS } from "../rules/shape.ts";
 
 export interface Const {
   dims: number[];
@@ -24,6 +25,13 @@ export function isFloatType(t: number): boolean {
 
 export function size(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
+}
+
+/** Element count of a result about to be built; refuses (the node stays) above the constant limit. */
+export function outputSize(dims: readonly number[]): number {
+  const n = size(dims);
+  if (!(n <= MAX_CONSTANT_ELEMENTS)) throw new RangeError(`constant of ${n} elements is not evaluated`);
+  return n;
 }
 
 export function strides(dims: readonly number[]): number[] {
@@ -60,7 +68,7 @@ export function forEachIndex(dims: readonly number[], f: (idx: number[], flat: n
 /** Output[idx] = input[source(idx)] over `outDims` (layout ops: transpose, slice, gather, ...). */
 export function remap(x: Const, outDims: number[], source: (outIdx: number[]) => number[]): Const {
   const st = strides(x.dims);
-  const data = new Array<number>(size(outDims));
+  const data = new Array<number>(outputSize(outDims));
   forEachIndex(outDims, (idx, n) => {
     const src = source(idx);
     let off = 0;
@@ -97,7 +105,7 @@ export function mapBroadcast(xs: readonly Const[], elemType: number, f: (vals: n
       return i < 0 || x.dims[i] === 1 ? 0 : s[i];
     });
   });
-  const data = new Array<number>(size(dims));
+  const data = new Array<number>(outputSize(dims));
   const vals = new Array<number>(xs.length);
   forEachIndex(dims, (idx, n) => {
     for (let k = 0; k < xs.length; k++) {

@@ -66,3 +66,9 @@ Deno.test("unknown ops and unsupported element types are left to the runtime", (
   assert.equal(run("Sin", [t([1], [1], F32)]), undefined);
   assert.equal(run("Add", [t([1], [1], DataType.FLOAT16), t([1], [1], DataType.FLOAT16)]), undefined);
 });
+
+Deno.test("results above the constant limit are not evaluated (ConstantOfShape, Range, Expand)", () => {
+  assert.equal(run("ConstantOfShape", [t([4], [1, 64, 224, 224])]), undefined);
+  assert.equal(run("Range", [t([], [0]), t([], [1e9]), t([], [1])]), undefined);
+  assert.equal(run("Expand", [t([1], [1]), t([3], [1000, 1000, 1000])]), undefined);
+});

@@ -8,7 +8,7 @@ import { attrInt, attrInts, attrString, attrTensor } from "../graph.ts";
 import { RuleError } from "../errors.ts";
 import { DataType } from "../proto.ts";
 import { readTensor } from "../tensor.ts";
-import { coerce, forEachIndex, normAxis, size, strides } from "./array.ts";
+import { coerce, forEachIndex, normAxis, outputSize, size, strides } from "./array.ts";
 import { type Evaluator, need } from "./types.ts";
 
 const wrap = (i: number, d: number) => (i < 0 ? i + d : i);
@@ -18,7 +18,7 @@ const gather: Evaluator = (ctx) => {
   const r = x.dims.length, axis = normAxis(attrInt(ctx.node, "axis", 0), r);
   const dims = [...x.dims.slice(0, axis), ...ind.dims, ...x.dims.slice(axis + 1)];
   const st = strides(x.dims), q = ind.dims.length;
-  const data = new Array<number>(size(dims));
+  const data = new Array<number>(outputSize(dims));
   forEachIndex(dims, (idx, n) => {
     let off = 0;
     for (let d = 0; d < axis; d++) off += idx[d] * st[d];
@@ -102,7 +102,7 @@ const nonZero: Evaluator = (ctx) => {
 
 const range: Evaluator = (ctx) => {
   const [start, limit, delta] = [0, 1, 2].map((i) => need(ctx, i).data[0]);
-  const n = Math.max(0, Math.ceil((limit - start) / delta));
+  const n = outputSize([Math.max(0, Math.ceil((limit - start) / delta))]);
   const t = need(ctx, 0).elemType;
   return [{ dims: [n], elemType: t, data: Array.from({ length: n }, (_, i) => coerce(start + i * delta, t)) }];
 };
@@ -111,7 +111,7 @@ const constantOfShape: Evaluator = (ctx) => {
   const dims = need(ctx, 0).data;
   const t = attrTensor(ctx.node, "value");
   const fill = t ? readTensor(t).data[0] : 0;
-  return [{ dims, elemType: t?.data_type ?? DataType.FLOAT, data: new Array(size(dims)).fill(fill) }];
+  return [{ dims, elemType: t?.data_type ?? DataType.FLOAT, data: new Array(outputSize(dims)).fill(fill) }];
 };
 
 const cumSum: Evaluator = (ctx) => {

@@ -6,7 +6,7 @@
  */
 import { attrInt, attrInts } from "../graph.ts";
 import { RuleError } from "../errors.ts";
-import { broadcastDims, type Const, mapBroadcast, normAxis, remap, size } from "./array.ts";
+import { broadcastDims, type Const, mapBroadcast, normAxis, outputSize, remap, size } from "./array.ts";
 import { type EvalContext, type Evaluator, need } from "./types.ts";
 
 const ints = (c: Const | undefined): number[] | undefined => c?.data;
@@ -119,7 +119,7 @@ export const LAYOUT_EVALUATORS: Readonly<Record<string, Evaluator>> = {
   Expand: (ctx) => {
     const x = need(ctx, 0);
     const dims = broadcastDims([x.dims, need(ctx, 1).data]);
-    const shaped: Const = { dims, elemType: x.elemType, data: new Array(size(dims)).fill(0) };
+    const shaped: Const = { dims, elemType: x.elemType, data: new Array(outputSize(dims)).fill(0) };
     return [mapBroadcast([x, shaped], x.elemType, ([v]) => v)];
   },
   Tile: (ctx) => {
