@@ -76,6 +76,9 @@ ZOO = {
                        [13, 17, 18], [17]),
     "vit_tiny": (lambda: VisionTransformer(32, 8, 2, 2, 32, 64, num_classes=10), 32, [13, 17, 18], []),
     "swin_tiny": (lambda: SwinTransformer([4, 4], 16, [2, 2], [2, 2], [4, 4], num_classes=10), 32, [13, 17, 18], [13]),
+    # torchvision's Swin-T layout (4 stages, window 7) at 224 px, narrow: masks of 64 windows × 49².
+    "swin_w7_224": (lambda: SwinTransformer([4, 4], 24, [2, 2, 2, 2], [2, 2, 4, 4], [7, 7], num_classes=10), 224, [17],
+                    []),
     "swin_padded": (lambda: SwinTransformer([4, 4], 16, [2, 2], [2, 2], [4, 4], num_classes=10), 40, [13, 17], []),
     "maxvit_like": (lambda: MaxVitLike(), 32, [13, 17, 18], [13]),
 }

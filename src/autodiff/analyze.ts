@@ -68,6 +68,12 @@ function isNumeric(v: Dim[]): v is number[] {
   return v.every((d) => typeof d === "number");
 }
 
+/** Why a rule rejected its node; an unexpected exception inside a rule is reported the same way. */
+export function ruleFailure(e: unknown): string {
+  if (e instanceof RuleError) return e.reason;
+  return `gradient rule failed: ${e instanceof Error ? e.message : String(e)}`;
+}
+
 /** The constant held by `info`, when its shape and every value are known numbers. */
 function constantOf(info: TensorInfo | undefined): Const | undefined {
   if (!info?.shape || !info.value || !isNumeric(info.shape) || !isNumeric(info.value)) return undefined;
@@ -163,8 +169,7 @@ export function analyze(opts: AnalyzeOptions): Analysis {
           reject("no gradient rule");
         }
       } catch (e) {
-        if (!(e instanceof RuleError)) throw e;
-        if (isActive && !downstream) reject(e.reason);
+        if (isActive && !downstream) reject(ruleFailure(e));
         else if (isActive) rejected = true;
       }
     }
@@ -202,8 +207,7 @@ export function analyze(opts: AnalyzeOptions): Analysis {
         try {
           rule.prepare?.(ctx);
         } catch (e) {
-          if (!(e instanceof RuleError)) throw e;
-          if (!downstream) reject(e.reason);
+          if (!downstream) reject(ruleFailure(e));
         }
       }
     }

@@ -9,8 +9,8 @@
  */
 import type { InputSpec } from "../registry/manifest.ts";
 import type { LossKind } from "../runtime/classifier.ts";
-import { analyze, valueInfoShape } from "./analyze.ts";
-import { NotDifferentiableError, RuleError, type UnsupportedNode } from "./errors.ts";
+import { analyze, ruleFailure, valueInfoShape } from "./analyze.ts";
+import { NotDifferentiableError, type UnsupportedNode } from "./errors.ts";
 import { GraphBuilder, makeNode } from "./graph.ts";
 import { emitLogProbabilities, emitLoss } from "./loss.ts";
 import { pruneGraph } from "./prune.ts";
@@ -197,8 +197,7 @@ export function deriveGradientModel(
     try {
       gIn = RULES[node.op_type ?? ""].backward!(ctx, gOut);
     } catch (e) {
-      const reason = e instanceof RuleError ? e.reason : `gradient rule failed: ${e instanceof Error ? e.message : e}`;
-      failed.push({ opType: node.op_type ?? "", nodeName: node.name || node.output[0] || "", reason });
+      failed.push({ opType: node.op_type ?? "", nodeName: node.name || node.output[0] || "", reason: ruleFailure(e) });
       continue;
     }
     node.input.forEach((name, i) => {
