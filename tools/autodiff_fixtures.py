@@ -290,25 +290,30 @@ def coverage_cases():
              opset=16, dynamic=False, batch=1)
     for opset in (9, 13):
         seq_case(f"tile_opset{opset}", Lambda(lambda s, x: s.conv(x).repeat(1, 2, 1, 3), conv=conv()), opset=opset)
-    depth_space_case()
+    depth_space_case(13, "depth_space")
+    depth_space_case(11, "depth_space_opset11")
     for opset in (9, 13):
         seq_case(f"instance_norm_opset{opset}", nn.Sequential(nn.Conv2d(3, 4, 3), nn.InstanceNorm2d(4, affine=True),
                                                              nn.GroupNorm(2, 4)), opset=opset)
     group_norm_cases()
     gelu_mish_cases()
-    for opset in (13, 18):
+    for opset in (11, 13, 18):
         seq_case(f"reduce_extrema_l2_opset{opset}", Lambda(lambda s, x: torch.cat([
             s.conv(x).amax(dim=(2, 3)), s.conv(x).amin(dim=1).flatten(1),
             torch.linalg.vector_norm(s.conv(x), 2, dim=3).flatten(1), s.conv(x).max(dim=2).values.flatten(1)], 1),
             conv=conv()), opset=opset, **({"export_opset": 17} if opset == 18 else {}))
-    seq_case("act_exponential_opset13", nn.Sequential(nn.Conv2d(3, 4, 3), nn.Softplus(), nn.Conv2d(4, 4, 1), nn.SELU(),
+    for opset in (12, 13):
+        seq_case(f"act_exponential_opset{opset}", nn.Sequential(nn.Conv2d(3, 4, 3), nn.Softplus(), nn.Conv2d(4, 4, 1), nn.SELU(),
                                                       nn.Conv2d(4, 4, 1), nn.ELU(0.7), nn.Conv2d(4, 4, 1), nn.CELU(1.3),
-                                                      nn.Conv2d(4, 4, 1), nn.Mish()), opset=13)
+                                                      nn.Conv2d(4, 4, 1), nn.Mish()), opset=opset)
     for opset in (11, 13):
         seq_case(f"cumsum_opset{opset}", Lambda(lambda s, x: torch.cumsum(s.conv(x), dim=3) + torch.cumsum(s.conv(x).flip(2), 2),
                                                 conv=conv()), opset=opset)
-    variadic_case()
+    variadic_case(13, "minmax_variadic")
+    variadic_case(9, "minmax_variadic_opset9")
     seq_case("no_gradient_branches", Lambda(no_gradient_branches, conv=conv()), opset=13)
+    for opset in (10, 11):  # TopK's backward: Scatter at 10, ScatterElements from 11
+        seq_case(f"no_gradient_branches_opset{opset}", Lambda(no_gradient_branches, conv=conv()), opset=opset)
     seq_case("activation_masks", Lambda(lambda s, x: torch.where((s.conv(x) > 0) & ~(s.conv(x) >= 0.4), s.conv(x), 0.1 * s.conv(x))
                                         + (s.conv(x) < -0.1).float(), conv=conv()), opset=13)
 
@@ -384,8 +389,8 @@ def tf_resize_case():
     helper_case("resize_tf_modes", nodes, inits, 3, 8, 8, 4, 18, fn)
 
 
-def depth_space_case():
-    """DepthToSpace DCR and CRD, SpaceToDepth (onnx.helper, opset 13)."""
+def depth_space_case(opset, name):
+    """DepthToSpace DCR and CRD (mode attribute from opset 11), SpaceToDepth (onnx.helper)."""
     rng = np.random.default_rng(17)
     w = rng.uniform(-0.5, 0.5, (8, 3, 3, 3)).astype(np.float32)
     inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(np.array([0, -1], np.int64), "flat")]
@@ -403,7 +408,7 @@ def depth_space_case():
         crd = F.pixel_shuffle(c, 2)
         s2d = c.reshape(n, 8, 2, 3, 2, 3).permute(0, 3, 5, 1, 2, 4).reshape(n, 72, 2, 2)
         return torch.cat([dcr.flatten(1), crd.flatten(1), s2d.flatten(1)], 1)
-    helper_case("depth_space", nodes, inits, 3, 8, 8, 4, 13, fn)
+    helper_case(name, nodes, inits, 3, 8, 8, 4, opset, fn)
 
 
 def group_norm_cases():
@@ -444,8 +449,8 @@ def gelu_mish_cases():
     helper_case("gelu_mish_opset20", nodes, inits, 3, 8, 8, 4, 20, fn)
 
 
-def variadic_case():
-    """Max/Min with three inputs and broadcasting (onnx.helper, opset 13), Sum and Mean."""
+def variadic_case(opset, name):
+    """Max/Min with three inputs and broadcasting, Sum and Mean (onnx.helper)."""
     rng = np.random.default_rng(21)
     w = rng.uniform(-0.5, 0.5, (4, 3, 3, 3)).astype(np.float32)
     v = rng.uniform(-0.5, 0.5, (4, 1, 1)).astype(np.float32)
@@ -466,7 +471,7 @@ def variadic_case():
         mx = torch.maximum(torch.maximum(c, -c), vv)
         mn = torch.minimum(torch.minimum(c, m), vv)
         return torch.cat([mx, mn, c + m - c.mean(3, keepdim=True) * 0 - c, (mx + mn) / 2], 1)
-    helper_case("minmax_variadic", nodes, inits, 3, 8, 8, 4, 13, fn)
+    helper_case(name, nodes, inits, 3, 8, 8, 4, opset, fn)
 
 
 def small_transformer_cases():

@@ -6,5 +6,13 @@ for (const opset of [13, 16]) {
     checkFixture(`gather_elements_opset${opset}`));
 }
 // TopK values get the gradient; ArgMax, TopK indices, Floor and Sign branches carry none.
-Deno.test("TopK gradient matches torch; ArgMax/indices/Floor/Sign branches carry no gradient", () =>
-  checkFixture("no_gradient_branches"));
+// TopK's backward scatters with Scatter at opset 10, ScatterElements from 11.
+for (
+  const [opset, name] of [[10, "no_gradient_branches_opset10"], [11, "no_gradient_branches_opset11"], [
+    13,
+    "no_gradient_branches",
+  ]] as const
+) {
+  Deno.test(`TopK gradient matches torch; ArgMax/indices/Floor/Sign branches carry no gradient (opset ${opset})`, () =>
+    checkFixture(name));
+}
