@@ -1,7 +1,8 @@
 /**
  * Forward analysis shared by derivation and inspection: static shapes/constant values per tensor
- * (symbolic batch), which tensors depend on the pixels, small-constant folding, and the list of
- * nodes on the pixel path that lack a gradient rule.
+ * (symbolic batch), which tensors depend on the pixels, static evaluation of pixel-independent
+ * nodes (fold/) with their outputs folded into initializers, and the list of nodes on the pixel
+ * path that lack a gradient rule.
  */
 import type { UnsupportedNode } from "./errors.ts";
 import { RuleError } from "./errors.ts";

@@ -1,14 +1,14 @@
 /**
- * Concat, Split, Slice, Pad. Concat's ∂ slices ∂y per input; Split's ∂ concatenates the output
- * gradients (zeros for unused outputs); Slice's ∂ zero-pads ∂y back (any
- * step: negative steps reverse ∂y with a Gather, steps > 1 interleave zeros by Pad + Reshape); constant-mode
- * Pad's ∂ slices the padding off; edge/reflect/wrap modes and negative (cropping) pads go through
- * the one-hot axis matrix of axis_matrix.ts. Pads computed by shape arithmetic arrive folded. Signatures by opset: Slice takes
- * inputs from 10, Pad from 11 (axes from 18), Split sizes from 13.
+ * Concat, Split, Slice, Pad, Tile. Concat's ∂ slices ∂y per input; Split's ∂ concatenates the
+ * output gradients (zeros for unused outputs). Slice's ∂ zero-pads ∂y back, for any step: a
+ * negative step reverses ∂y with a Gather, a step > 1 interleaves zeros by Pad + Reshape.
+ * Constant-mode Pad's ∂ slices the padding off; edge/reflect/wrap modes and negative (cropping)
+ * pads go through the one-hot axis matrix of axis_matrix.ts. Pads computed by shape arithmetic
+ * arrive here folded (fold/). Signatures by opset: Slice takes inputs from 10, Pad from 11 (axes
+ * from 18), Split sizes from 13.
  */
-import { attrInt, attrInts } from "../graph.ts";
+import { attrInt, attrInts, attrString } from "../graph.ts";
 import { backAlongAxis, oneHot } from "./axis_matrix.ts";
-import { attrString } from "../graph.ts";
 import { RuleError } from "../errors.ts";
 import { constInts, knownShape, normAxis, numericDims, remapValue, reshapeTarget } from "./shape.ts";
 import type { Dim, OpRule, RuleContext } from "./types.ts";
