@@ -79,6 +79,8 @@ ZOO = {
     # torchvision's Swin-T layout (4 stages, window 7) at 224 px, narrow: masks of 64 windows × 49².
     "swin_w7_224": (lambda: SwinTransformer([4, 4], 24, [2, 2, 2, 2], [2, 2, 4, 4], [7, 7], num_classes=10), 224, [17],
                     []),
+    # torchvision's swin_t itself (28 M parameters, random weights), at its native 224 px.
+    "swin_t_224": (lambda: tvm.swin_t(num_classes=10), 224, [17], []),
     "swin_padded": (lambda: SwinTransformer([4, 4], 16, [2, 2], [2, 2], [4, 4], num_classes=10), 40, [13, 17], []),
     "maxvit_like": (lambda: MaxVitLike(), 32, [13, 17, 18], [13]),
 }
