@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createRng } from "../../kernels/rng.ts";
 import { randomStartL2, randomStartLinf } from "../../kernels/norms.ts";
-import type { Classifier } from "../runtime/classifier.ts";
+import type { Classifier } from "../model/classifier.ts";
 import { pgd, type PgdOptions } from "./pgd.ts";
 import { randomLinearSoftmax } from "./testdata/linear_softmax.ts";
 
