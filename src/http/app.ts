@@ -9,6 +9,7 @@ import { registerCheckRoute } from "./routes/check.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerModelRoutes } from "./routes/models.ts";
 import { registerPredictRoute } from "./routes/predict.ts";
+import { registerUiRoutes } from "../ui/routes.tsx";
 
 export const API_VERSION = "0.1.0";
 
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps & { checkLimits: CheckLimits }): OpenAPI
     ],
   });
   registerDocsRoutes(app, "/openapi.json");
+  registerUiRoutes(app);
   app.notFound(notFoundHandler(() => app.routes));
   app.onError(handleError);
   return app;

@@ -4,7 +4,7 @@ import { estimatePgdCost } from "../../attacks/pgd.ts";
 import { classifierGradient, descend } from "../../attacks/engine.ts";
 import { normStrategy } from "../../attacks/norms.ts";
 import { perturbationOf, predictionOf } from "../../attacks/result.ts";
-import { argmax, softmax } from "../../../kernels/softmax.ts";
+import { softmax } from "../../../kernels/softmax.ts";
 import { type Candidate, exceeded, type Probe } from "../probe.ts";
 import { derivedStep } from "../step_size.ts";
 import { minimalEpsilonProbe } from "./minimal_epsilon.ts";
@@ -24,11 +24,11 @@ const SweepLayer = z.union([
 
 const SweepPoint = zo.object({
   eps: zo.number(),
-  success: zo.boolean(),
-  iterations: zo.number().int().openapi({ description: "First adversarial iterate on success, else steps" }),
+  success: zo.boolean().openapi({
+    description: "The final iterate's prediction is not the label (targeted: is the target)",
+  }),
   labelConfidence: zo.number().openapi({
-    description:
-      "Softmax probability of the label at the attack's final point (its first adversarial iterate on success)",
+    description: "Softmax probability of the label at the attack's final iterate (after all steps)",
   }),
   adversarial: zo.object({ index: zo.number().int(), label: zo.string(), confidence: zo.number() }),
   linf: zo.number(),
@@ -46,7 +46,8 @@ const DEFAULT_STEPS = 10;
 
 /**
  * An ε-curve for this image: untargeted (or targeted) PGD L∞ from the clean image at each ε of a
- * list, all ε as rows of one batch (α = 2.5·ε/steps per row). Off unless asked for; its default list
+ * list, all ε as rows of one batch (α = 2.5·ε/steps per row), each run for all its steps; a point
+ * reports the prediction at its final iterate (unlike the PGD probe, which stops at the first flip). Off unless asked for; its default list
  * is 8 evenly spaced ε up to the minimal-ε search's default `high`.
  */
 export const sweepProbe: Probe<"sweep", typeof SweepLayer, SweepSettings, SweepSection> = {
@@ -78,6 +79,7 @@ export const sweepProbe: Probe<"sweep", typeof SweepLayer, SweepSettings, SweepS
       const origin = new Float32Array(rows * size);
       for (let r = 0; r < rows; r++) origin.set(pixels, r * size);
       const target = targets?.[0];
+      // Every row runs all its steps (no early stop), so each point is the attack's final iterate.
       const outcome = await descend({
         classifier,
         gradient: classifierGradient(classifier),
@@ -91,25 +93,22 @@ export const sweepProbe: Probe<"sweep", typeof SweepLayer, SweepSettings, SweepS
         alpha: Float64Array.from(s.eps, (e) => derivedStep(e, s.steps)),
         gradientLabels: new Int32Array(rows).fill(target ?? label),
         groups: Int32Array.from({ length: rows }, (_, r) => r),
-        isAdversarial: (z) => {
-          const k = argmax(z, { rows: 1, cols: classes })[0];
-          return target !== undefined ? k === target : k !== label;
-        },
+        isAdversarial: null,
       });
+      const logits = await classifier.logits(outcome.final, rows);
+      const probabilities = softmax(logits, { rows, cols: classes });
       const candidates: Candidate[] = [];
       const points = s.eps.map((eps, r) => {
-        const hit = outcome.success[r];
-        const logits = hit ? hit.logits : outcome.finalLogits.slice(r * classes, (r + 1) * classes);
-        const final = hit ? hit.pixels : outcome.final.slice(r * size, (r + 1) * size);
-        const p = softmax(logits, { rows: 1, cols: classes });
-        const adversarial = predictionOf(logits);
+        const row = logits.subarray(r * classes, (r + 1) * classes);
+        const final = outcome.final.slice(r * size, (r + 1) * size);
+        const adversarial = predictionOf(row);
+        const success = target !== undefined ? adversarial.index === target : adversarial.index !== label;
         const { linf } = perturbationOf(final, pixels);
-        if (hit) candidates.push({ source: `sweep linf ε=${eps}`, pixels: final, linf });
+        if (success) candidates.push({ source: `sweep linf ε=${eps}`, pixels: final, linf });
         return {
           eps,
-          success: hit !== null,
-          iterations: hit ? hit.iterate : s.steps,
-          labelConfidence: p[label],
+          success,
+          labelConfidence: probabilities[r * classes + label],
           adversarial: { ...adversarial, label: names[adversarial.index] },
           linf,
         };
