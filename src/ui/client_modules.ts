@@ -15,7 +15,7 @@ const emitted = new Map<string, Promise<string>>();
 
 /** JavaScript for one client module; compiled once per process. */
 export function clientModule(name: string): Promise<string> {
-  if (!CLIENT_MODULES.has(name)) throw new RangeError(`no client module ${name}`);
+  if (!CLIENT_MODULES.has(name)) return Promise.reject(new RangeError(`no client module ${name}`));
   let js = emitted.get(name);
   if (!js) {
     js = compile(name);
