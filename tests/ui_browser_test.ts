@@ -132,8 +132,10 @@ Deno.test({
         );
         assert.equal(cleanBars[0], report.prediction.topK[0].probability);
         const curveAfter = await page.$eval("#curve", (e) => e.getBoundingClientRect().height);
-        assert.ok(Math.abs(curveAfter - curveBefore) <= 40, `ε-curve slot ${curveBefore}px → ${curveAfter}px`);
+        assert.ok(Math.abs(curveAfter - curveBefore) <= 2, `ε-curve slot ${curveBefore}px → ${curveAfter}px`);
         await page.screenshot({ path: new URL("ui-desktop.png", CACHE_DIR).pathname, fullPage: true });
+        await page.evaluate(() => scrollTo(0, 0));
+        await page.screenshot({ path: new URL("ui-desktop-view.png", CACHE_DIR).pathname });
         assert.deepEqual(problems, []);
         await page.close();
       });
@@ -149,7 +151,37 @@ Deno.test({
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         assert.ok(width <= 390, `no horizontal scrolling at 390 px (page is ${width} px wide)`);
         await page.screenshot({ path: new URL("ui-phone.png", CACHE_DIR).pathname, fullPage: true });
+        // The page scrolls the verdict into view when a check ends: what a phone user sees then.
+        await page.screenshot({ path: new URL("ui-phone-view.png", CACHE_DIR).pathname });
         assert.deepEqual(problems, []);
+        await page.close();
+      });
+
+      await t.step("keyboard only: a sample is chosen with Tab and Enter, then Run is enabled", async () => {
+        const { page } = await openPage(browser, server.url, { width: 1280, height: 800 });
+        await page.keyboard.press("Tab"); // the skip link
+        let focused = "";
+        for (let i = 0; i < 40 && focused !== "pullover.png"; i++) {
+          await page.keyboard.press("Tab");
+          focused = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.file ?? "");
+        }
+        assert.equal(focused, "pullover.png", "the sample buttons are in the tab order");
+        await page.keyboard.press("Enter");
+        await page.waitForFunction(() => /Pullover/.test(document.getElementById("image-state")?.textContent ?? ""));
+        assert.equal(
+          await page.$eval('.sample[data-file="pullover.png"]', (e) => e.getAttribute("aria-pressed")),
+          "true",
+        );
+        await page.waitForSelector("#run:not([disabled])");
+        const unlabelled = await page.$$eval(
+          "input, select",
+          (els) =>
+            els.filter((e) =>
+              !e.hidden && e.id && !document.querySelector(`label[for="${e.id}"]`) && !e.closest("label")
+            )
+              .map((e) => e.id),
+        );
+        assert.deepEqual(unlabelled, [], "every input has a label");
         await page.close();
       });
 

@@ -97,8 +97,9 @@ export function describeError(error: unknown): string {
     429: "Too many requests right now: wait a moment and try again.",
     503: "The server is busy or not ready: try again shortly.",
   };
-  const where = error.status === 0 ? "" : ` (HTTP ${error.status}, ${error.code})`;
-  return [error.message + where, hint[error.status]].filter(Boolean).join(" ");
+  if (error.status === 0) return error.message;
+  const said = `The server answered: “${error.message}” (HTTP ${error.status}, ${error.code}).`;
+  return [said, hint[error.status]].filter(Boolean).join(" ");
 }
 
 /** A base64 PNG from the report as a Blob (to send it back to /predict). */

@@ -3,7 +3,17 @@
  * The page's behaviour: load the models, take an image (file, drop or sample), compose the check
  * options from the form, call /check (then /predict on the adversarial image) and render the report.
  */
-import { check, describeError, listModels, type ModelInfo, pngBlob, predict, storedKey, storeKey } from "./api.ts";
+import {
+  ApiError,
+  check,
+  describeError,
+  listModels,
+  type ModelInfo,
+  pngBlob,
+  predict,
+  storedKey,
+  storeKey,
+} from "./api.ts";
 import { round } from "./charts.ts";
 import { clearResult, renderReport, renderTopK, showError } from "./render.ts";
 
@@ -174,7 +184,7 @@ async function run(): Promise<void> {
   const options = composeOptions();
   const result = byId("result");
   result.setAttribute("aria-busy", "true");
-  clearResult("Checking… the server is running the attacks (a few seconds).");
+  clearResult("Checking… the server is running the attacks (a few seconds).", true);
   status.textContent = `Checking ${image.name} with ${model.id}…`;
   const started = performance.now();
   try {
@@ -192,9 +202,10 @@ async function run(): Promise<void> {
       );
     }
   } catch (error) {
-    clearResult("No result: see the error above.");
+    clearResult("No result: see the error above.", false);
     showError(describeError(error));
     status.textContent = "The check failed.";
+    if (error instanceof ApiError && error.status === 401) byId<HTMLDetailsElement>("key-box").open = true;
   } finally {
     running = false;
     result.setAttribute("aria-busy", "false");

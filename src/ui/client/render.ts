@@ -37,12 +37,12 @@ function placeholder(text: string): HTMLElement {
 }
 
 /** Empties every slot (keeping their reserved size) before a new check. */
-export function clearResult(message: string): void {
+export function clearResult(message: string, loading: boolean): void {
   $("error").hidden = true;
   fill("verdict", h("p", { class: "verdict-line" }, message));
   $("verdict").className = "verdict idle";
   for (const id of ["original", "adversarial", "perturbation"]) {
-    fill(`${id}-frame`, placeholder("…"));
+    fill(`${id}-frame`, placeholder(loading ? "…" : "—"));
     fill(`${id}-caption`, "\u00a0");
   }
   fill("curve", placeholder(""));
@@ -92,7 +92,7 @@ export function renderReport(report: Report, model: ModelInfo): void {
     reasons,
   );
 
-  verdict.scrollIntoView({ block: "nearest" });
+  verdict.scrollIntoView({ block: "start" });
   const images = report.images;
   const side = SHOT;
   if (images?.original) fill("original-frame", png(images.original, "The input as the model sees it", side));
