@@ -40,7 +40,7 @@ async function runCheck(page: Page): Promise<void> {
 const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? "");
 
 Deno.test({
-  name: "web UI: check an upload, a sample in two clicks, a bad file's error, in headless Chromium",
+  name: "web UI in headless Chromium: upload and check, a sample in two clicks, keyboard, API key, a bad file",
   ignore: !hasChromium,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -184,6 +184,25 @@ Deno.test({
         assert.deepEqual(unlabelled, [], "every input has a label");
         await page.close();
       });
+
+      await t.step(
+        "an API key pasted in the page goes out as a Bearer token and lives in sessionStorage only",
+        async () => {
+          const { page } = await openPage(browser, server.url, { width: 1280, height: 800 });
+          const sent: (string | undefined)[] = [];
+          page.on("request", (r) => void (r.url().endsWith("/v1/models") && sent.push(r.headers()["authorization"])));
+          await page.click("#key-box summary");
+          await page.type("#api-key", "rk_test_123");
+          await page.click("#key-save");
+          await page.waitForFunction(() => /set/.test(document.getElementById("key-state")?.textContent ?? ""));
+          await page.waitForFunction(() => !document.getElementById("model")?.hasAttribute("disabled"));
+          assert.deepEqual(sent, ["Bearer rk_test_123"]);
+          const stored = await page.evaluate(() => [sessionStorage.length, localStorage.length, document.cookie]);
+          assert.deepEqual(stored, [1, 0, ""]);
+          assert.equal(await page.$eval("#api-key", (e) => (e as HTMLInputElement).value), "", "the field is emptied");
+          await page.close();
+        },
+      );
 
       await t.step("a file that is not an image: the API's error in words", async () => {
         const bad = await Deno.makeTempFile({ suffix: ".png" });

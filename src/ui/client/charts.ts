@@ -102,7 +102,7 @@ export function epsCurve(section: SweepSection, marks: CurveMarks, width: number
         "title",
         {},
         `ε = ${formatEps(p.eps)}: "${marks.label}" at ${percent(p.labelConfidence)}; ${
-          p.success ? `fooled → "${p.adversarial.label}"` : "prediction held"
+          p.success ? `attack succeeded → "${p.adversarial.label}"` : "prediction held"
         }`,
       ),
     );

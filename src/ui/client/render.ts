@@ -103,7 +103,7 @@ export function renderReport(report: Report, model: ModelInfo): void {
   );
   if (images?.adversarial) {
     fill("adversarial-frame", png(images.adversarial, `Adversarial image (${images.source})`, side));
-    fill("adversarial-caption", images.source);
+    fill("adversarial-caption", images.source.replace(/ε=([\d.e-]+)/g, (_, v) => `ε=${formatEps(Number(v))}`));
   } else {
     fill("adversarial-frame", placeholder("no attack succeeded"));
     fill("adversarial-caption", "nothing to show");
@@ -149,7 +149,7 @@ export function renderReport(report: Report, model: ModelInfo): void {
       h("span", { class: "swatch dot held" }),
       " prediction held",
       h("span", { class: "swatch dot fooled" }),
-      " prediction changed",
+      report.target ? ` reached the target “${report.target.label}”` : " prediction changed",
       ...(marks.minimal !== null ? [h("span", { class: "swatch dash" }), " minimal ε found"] : []),
     );
     fill("curve", curve, legend, table);
