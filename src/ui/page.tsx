@@ -145,10 +145,23 @@ export const Page: FC = () => (
             <div class="pair">
               <NumberField id="seed" label="Seed" step="1" min="0" />
               <NumberField id="pgd-eps" label="PGD L∞ ε" min="0" max="1" hint="in [0,1]; 8/255 ≈ 0.0314" />
-              <NumberField id="pgd-steps" label="PGD steps" step="1" min="1" />
+              <NumberField
+                id="pgd-steps"
+                label="PGD steps"
+                step="1"
+                min="1"
+                hint="with an ε: one L∞ probe replaces the defaults"
+              />
               <NumberField id="minimal-high" label="Minimal-ε search up to" min="0" max="1" />
               <NumberField id="sweep-max" label="ε-curve up to" min="0" max="1" />
-              <NumberField id="sweep-points" label="ε-curve points" step="1" min="1" max="16" />
+              <NumberField
+                id="sweep-points"
+                label="ε-curve points"
+                step="1"
+                min="1"
+                max="16"
+                hint="evenly spaced up to “up to” (default 8)"
+              />
             </div>
             <details>
               <summary>Options sent to the API (JSON)</summary>

@@ -19,6 +19,8 @@ export function registerUiRoutes(app: OpenAPIHono): void {
   app.get("/", (c) => {
     c.header("Cache-Control", "no-cache");
     c.header("Content-Security-Policy", PAGE_CSP);
+    // Start compiling the client modules now: the browser asks for them right after the page.
+    for (const name of CLIENT_MODULES) clientModule(name).catch(() => {});
     return c.html(`<!doctype html>${<Page />}`);
   });
   app.get("/ui/style.css", async (c) => {
