@@ -132,7 +132,10 @@ async function main(): Promise<void> {
   const markdown = renderMarkdown(results);
   console.log(markdown);
   if (args.write) {
-    await Deno.writeTextFile(BENCHMARKS_MD, markdown);
+    // tools/mutation.ts owns the last section ("## Mutation score"); keep it across reruns.
+    const previous = await Deno.readTextFile(BENCHMARKS_MD).catch(() => "");
+    const mutation = previous.match(/\n## Mutation score\n[\s\S]*$/)?.[0] ?? "";
+    await Deno.writeTextFile(BENCHMARKS_MD, markdown.trimEnd() + "\n" + mutation);
     await formatMarkdown(BENCHMARKS_MD.pathname);
     log(`wrote ${BENCHMARKS_MD.pathname}`);
   }

@@ -50,6 +50,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     `robustcheck listening on http://${config.hostname}:${port} — backend ${engine.backend}, ${engine.threads} threads, ` +
       `database ${storage.kind}, models: ${registry.list().map((m) => m.manifest.id).join(", ") || "none"}`,
   );
+  const browsable = ["0.0.0.0", "::"].includes(config.hostname) ? "localhost" : config.hostname;
+  log(`web UI: http://${browsable.includes(":") ? `[${browsable}]` : browsable}:${port}/`);
   return {
     port,
     registry,

@@ -5,7 +5,7 @@
  * paths (targeted, PGD L2, restarts, margin loss, minimal ε, squeezers, thresholds, returned images).
  *
  * After an intended change of the reports, regenerate with
- *   ROBUSTCHECK_GOLDEN_UPDATE=1 deno test -A --unstable-kv tests/golden_test.ts
+ *   ROBUSTCHECK_GOLDEN_UPDATE=1 deno test -A tests/golden_test.ts
  * and say why in the commit.
  */
 import assert from "node:assert/strict";
@@ -168,14 +168,14 @@ const CASES: GoldenCase[] = [
   },
   {
     name: "spsa defaults",
-    model: "fashion-softplus",
+    model: "fashion-atan",
     set: "fashion",
     image: 0,
     options: { label: true, seed: 1, randomization: { draws: 4 } },
   },
   {
     name: "spsa explicit eot + minimal",
-    model: "fashion-softplus",
+    model: "fashion-atan",
     set: "fashion",
     image: 2,
     options: {
@@ -226,7 +226,7 @@ async function goldenModelsDir(): Promise<string> {
   for (const id of ["fashion-cnn", "fashion-cnn-robust", "fashion-rgb"]) {
     await copyModel(`${MODELS_DIR}${id}`, `${dir}/${id}`);
   }
-  await copyModel(`${FIXTURE_MODELS_DIR}fashion-softplus`, `${dir}/fashion-softplus`);
+  await copyModel(`${FIXTURE_MODELS_DIR}fashion-atan`, `${dir}/fashion-atan`);
   // A probabilities/NHWC/byte model whose manifest carries its own check defaults.
   await copyModel(`${FIXTURE_MODELS_DIR}fashion-nhwc-prob`, `${dir}/layered`, (m) => {
     m.id = "layered";

@@ -99,13 +99,13 @@ Deno.test("uploads: upload → inspect → predict, check and calibrate; version
     assert.equal(calibrated.status, 200, await calibrated.clone().text());
 
     // Version 2: raw ONNX bytes (another network, same labels), manifest in the query.
-    const softplus = await fixture("fashion-softplus", (m) => (m.id = "my-model"));
+    const atan = await fixture("fashion-atan", (m) => (m.id = "my-model"));
     const raw = await fetch(
-      `${server.url}/v1/models?manifest=${encodeURIComponent(JSON.stringify(softplus.manifest))}`,
+      `${server.url}/v1/models?manifest=${encodeURIComponent(JSON.stringify(atan.manifest))}`,
       {
         method: "POST",
         headers: { "content-type": "application/octet-stream" },
-        body: softplus.bytes as Uint8Array<ArrayBuffer>,
+        body: atan.bytes as Uint8Array<ArrayBuffer>,
       },
     );
     assert.equal(raw.status, 201, await raw.clone().text());
@@ -113,7 +113,7 @@ Deno.test("uploads: upload → inspect → predict, check and calibrate; version
     assert.equal(second.model.version, 2);
     assert.deepEqual(second.model.versions, [1, 2]);
     assert.equal(second.inspection.gradient.mode, "spsa");
-    assert.deepEqual(second.inspection.gradient.unsupported, ["Softplus"]);
+    assert.deepEqual(second.inspection.gradient.unsupported, ["Atan"]);
     assert.equal(second.inspection.gradient.check, null);
 
     const current = await (await fetch(`${server.url}/v1/models/my-model`)).json();
@@ -178,7 +178,7 @@ Deno.test("uploads: bad uploads answer 4xx naming the problem and leave nothing 
     const good = await fixture("fashion-linear", (m) => (m.id = "kept"));
     assert.equal((await upload(server.url, good)).status, 201);
     const png = (await loadFixtureImages("fashion", 1))[0].bytes;
-    const softplus = await fixture("fashion-softplus");
+    const atan = await fixture("fashion-atan");
     const cases: [string, () => Promise<Response>, number, string, RegExp][] = [
       ["not ONNX", () => upload(server.url, { ...good, bytes: png }), 422, "invalid_onnx", /not an ONNX model/],
       [
@@ -223,7 +223,7 @@ Deno.test("uploads: bad uploads answer 4xx naming the problem and leave nothing 
       ],
       [
         "too large (multipart)",
-        async () => upload(server.url, await fixture("fashion-softplus", (m) => (m.id = "big"))),
+        async () => upload(server.url, await fixture("fashion-atan", (m) => (m.id = "big"))),
         413,
         "model_too_large",
         /ROBUSTCHECK_MAX_MODEL_BYTES \(40000 bytes\)/,
@@ -234,7 +234,7 @@ Deno.test("uploads: bad uploads answer 4xx naming the problem and leave nothing 
           fetch(`${server.url}/v1/models?manifest=${encodeURIComponent(JSON.stringify(good.manifest))}`, {
             method: "POST",
             headers: { "content-type": "application/octet-stream" },
-            body: ReadableStream.from([softplus.bytes.subarray(0, 30000), softplus.bytes.subarray(30000)]),
+            body: ReadableStream.from([atan.bytes.subarray(0, 30000), atan.bytes.subarray(30000)]),
           }),
         413,
         "model_too_large",

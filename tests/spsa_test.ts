@@ -2,19 +2,19 @@ import assert from "node:assert/strict";
 import { fixtureModelsDir, jsonRequest, loadFixtureImages, startTestServer } from "./support/server.ts";
 
 Deno.test("spsa: a model with an op lacking a rule is served with SPSA gradients, and says so", async () => {
-  const dir = await fixtureModelsDir("fashion-softplus");
+  const dir = await fixtureModelsDir("fashion-atan");
   const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: dir });
   try {
-    const info = await (await fetch(`${server.url}/v1/models/fashion-softplus`)).json();
+    const info = await (await fetch(`${server.url}/v1/models/fashion-atan`)).json();
     assert.equal(info.gradient.mode, "spsa");
-    assert.deepEqual(info.gradient.unsupported, ["Softplus"]);
-    assert.match(info.gradient.reason, /Softplus/);
+    assert.deepEqual(info.gradient.unsupported, ["Atan"]);
+    assert.match(info.gradient.reason, /Atan/);
 
     const images = await loadFixtureImages("fashion", 6);
     let fooled = 0;
     for (const image of images) {
       const response = await fetch(
-        `${server.url}/v1/models/fashion-softplus/check`,
+        `${server.url}/v1/models/fashion-atan/check`,
         jsonRequest({ image: image.bytes.toBase64(), options: { label: image.label, fgsm: { eps: [0.25] }, seed: 1 } }),
       );
       assert.equal(response.status, 200, await response.clone().text());

@@ -96,7 +96,10 @@ def torch_case(name, module, spec, opset, **kw):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
     module.eval()
-    data = export(module, spec, opset, batch_dynamic=kw.pop("dynamic", True))
+    export_opset = kw.pop("export_opset", opset)
+    data = export(module, spec, export_opset, batch_dynamic=kw.pop("dynamic", True))
+    if export_opset != opset:
+        data = upgrade(data, opset)
     ref = module.double()
     write_case(name, data, ref, spec, **kw)
 
@@ -229,10 +232,269 @@ def vit_cases():
 def head_cases():
     feats = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
     torch_case("softmax_probs", ProbHead(Seq(feats, flat_size(feats, 3, 8, 8))), spec_for(3, 8, 8, kind="probabilities"), 13)
-    # CumSum has no gradient rule: the "unsupported" example.
-    seq_case("cumsum_unsupported", Lambda(lambda s, x: torch.cumsum(s.conv(x), dim=3), conv=nn.Conv2d(3, 4, 3)))
+    # Atan and Sin have no gradient rule: the "unsupported" example (two nodes, two op types).
+    seq_case("trig_unsupported", Lambda(lambda s, x: torch.sin(torch.atan(s.conv(x))), conv=nn.Conv2d(3, 4, 3)))
     # reserved names: the original input/output are called "pixels"/"logits".
     seq_case("reserved_names", nn.Sequential(nn.Conv2d(3, 2, 3)), spec=spec_for(3, 8, 8, inp="pixels", out="logits", scale="byte", mean=[120.0, 110.0, 100.0], std=[60.0, 58.0, 57.0]))
+
+
+def helper_case(name, nodes, inits, c, h, w, classes, opset, fn, extra_inputs=()):
+    """onnx.helper model x [N,c,h,w] → nodes → y [N,classes] (`nodes` end in "feat", then a
+    flatten + MatMul head); `fn` is the float64 torch reference of the features."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    with torch.no_grad():
+        flat = fn(torch.zeros(1, c, h, w, dtype=torch.float64)).numel()
+    fc = rng.uniform(-0.3, 0.3, (flat, classes)).astype(np.float32)
+    inits = inits + [numpy_helper.from_array(fc, "FC"), numpy_helper.from_array(np.array([0, -1], np.int64), "flat2")]
+    nodes = nodes + [helper.make_node("Reshape", ["feat", "flat2"], ["f"]), helper.make_node("MatMul", ["f", "FC"], ["y"])]
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", c, h, w])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", classes])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 10 if opset >= 21 else 9 if opset >= 19 else 8
+    write_case(name, model.SerializeToString(), lambda x: fn(x).flatten(1) @ torch.tensor(fc, dtype=x.dtype),
+               spec_for(c, h, w, inp="x", out="y"))
+
+
+def coverage_cases():
+    """Rules added for issue 12, one small case per op family and opset."""
+    conv = lambda: nn.Conv2d(3, 4, 3)  # noqa: E731
+    for opset in (10, 13):  # steps > 1 and negative steps (flip)
+        seq_case(f"slice_steps_opset{opset}", Lambda(lambda s, x: torch.cat(
+            [s.conv(x)[:, :, ::2, 1::3].flatten(1), s.conv(x).flip(3)[:, :, 1:, ::2].flatten(1)], 1), conv=conv()), opset=opset)
+    for opset in (9, 11, 13, 18):
+        seq_case(f"pad_modes_opset{opset}", Lambda(lambda s, x: torch.cat(
+            [F.pad(s.conv(x), (2, 1, 3, 0), mode="reflect").flatten(1),
+             F.pad(s.conv(x), (1, 3, 0, 2), mode="replicate").flatten(1)], 1), conv=conv()),
+                 opset=opset, **({"export_opset": 17} if opset == 18 else {}))
+    for opset in (9, 10, 11, 13):
+        seq_case(f"resize_nearest_opset{opset}", Lambda(lambda s, x: F.interpolate(s.conv(x), scale_factor=2, mode="nearest"),
+                                                        conv=conv()), opset=opset)
+    for opset in (11, 13):
+        seq_case(f"resize_linear_opset{opset}", Lambda(lambda s, x: torch.cat([
+            F.interpolate(s.conv(x), scale_factor=2, mode="bilinear", align_corners=False).flatten(1),
+            F.interpolate(s.conv(x), size=(5, 4), mode="bilinear", align_corners=True).flatten(1),
+            F.interpolate(s.conv(x), size=(4, 3), mode="bilinear", align_corners=False).flatten(1),
+            F.interpolate(s.conv(x), size=(9, 5), mode="nearest").flatten(1)], 1), conv=conv()), opset=opset)
+    tf_resize_case()
+    for opset in (12, 13, 17):
+        seq_case(f"einsum_opset{opset}", Lambda(einsum_features, conv=conv(), w=nn.Parameter(torch.zeros(4, 5))), opset=opset)
+    idx = torch.tensor([[2, 0, 0], [5, 1, 3]])
+    for opset in (11, 13):
+        seq_case(f"gather_pixels_opset{opset}", Lambda(lambda s, x: s.conv(x)[:, :, idx].flatten(1), conv=conv()), opset=opset)
+    # Constant indices need a fixed batch (an exported Expand to the batch would be computed).
+    perm = torch.tensor(np.random.default_rng(3).permutation(36)).reshape(1, 1, 36).expand(1, 4, 36).contiguous()
+    rep = torch.tensor(np.random.default_rng(4).integers(0, 6, (1, 4, 6, 6)))
+    seq_case("gather_elements_opset13", Lambda(lambda s, x: s.conv(x).flatten(2).gather(2, perm), conv=conv()),
+             opset=13, dynamic=False, batch=1)
+    seq_case("gather_elements_opset16", Lambda(lambda s, x: s.conv(x).gather(3, rep), conv=conv()),
+             opset=16, dynamic=False, batch=1)
+    for opset in (9, 13):
+        seq_case(f"tile_opset{opset}", Lambda(lambda s, x: s.conv(x).repeat(1, 2, 1, 3), conv=conv()), opset=opset)
+    depth_space_case(13, "depth_space")
+    depth_space_case(11, "depth_space_opset11")
+    for opset in (9, 13):
+        seq_case(f"instance_norm_opset{opset}", nn.Sequential(nn.Conv2d(3, 4, 3), nn.InstanceNorm2d(4, affine=True),
+                                                             nn.GroupNorm(2, 4)), opset=opset)
+    group_norm_cases()
+    gelu_mish_cases()
+    for opset in (11, 13, 18):
+        seq_case(f"reduce_extrema_l2_opset{opset}", Lambda(lambda s, x: torch.cat([
+            s.conv(x).amax(dim=(2, 3)), s.conv(x).amin(dim=1).flatten(1),
+            torch.linalg.vector_norm(s.conv(x), 2, dim=3).flatten(1), s.conv(x).max(dim=2).values.flatten(1)], 1),
+            conv=conv()), opset=opset, **({"export_opset": 17} if opset == 18 else {}))
+    for opset in (12, 13):
+        seq_case(f"act_exponential_opset{opset}", nn.Sequential(nn.Conv2d(3, 4, 3), nn.Softplus(), nn.Conv2d(4, 4, 1), nn.SELU(),
+                                                      nn.Conv2d(4, 4, 1), nn.ELU(0.7), nn.Conv2d(4, 4, 1), nn.CELU(1.3),
+                                                      nn.Conv2d(4, 4, 1), nn.Mish()), opset=opset)
+    for opset in (11, 13):
+        seq_case(f"cumsum_opset{opset}", Lambda(lambda s, x: torch.cumsum(s.conv(x), dim=3) + torch.cumsum(s.conv(x).flip(2), 2),
+                                                conv=conv()), opset=opset)
+    variadic_case(13, "minmax_variadic")
+    variadic_case(9, "minmax_variadic_opset9")
+    seq_case("no_gradient_branches", Lambda(no_gradient_branches, conv=conv()), opset=13)
+    for opset in (10, 11):  # TopK's backward: Scatter at 10, ScatterElements from 11
+        seq_case(f"no_gradient_branches_opset{opset}", Lambda(no_gradient_branches, conv=conv()), opset=opset)
+    seq_case("activation_masks", Lambda(lambda s, x: torch.where((s.conv(x) > 0) & ~(s.conv(x) >= 0.4), s.conv(x), 0.1 * s.conv(x))
+                                        + (s.conv(x) < -0.1).float(), conv=conv()), opset=13)
+
+
+def einsum_features(s, x):
+    y = s.conv(x)                                            # [N,4,6,6]
+    att = torch.einsum("b c i j, b c k j -> b c i k", y, y)   # batched matmul, both operands active
+    t = torch.einsum("bcij->bjci", y)                        # transpose-like
+    w = torch.einsum("bchw,cd->bdhw", y, s.w)                # contraction with a weight
+    total = torch.einsum("bchw->bc", y)                      # summed-out letters: Expand in the backward
+    return torch.cat([att.flatten(1), t.flatten(1), w.flatten(1), total], 1)
+
+
+def no_gradient_branches(s, x):
+    """ArgMax / TopK indices / Floor / Sign branches feed the logits but carry no gradient."""
+    y = s.conv(x)
+    values, where = y.flatten(2).topk(3, dim=2)
+    code = (y.argmax(dim=1, keepdim=True).float() + where.float().sum(2, keepdim=True).unsqueeze(3)) / 10
+    return torch.cat([(values * 2).flatten(1), (y + torch.floor(y * 3) + torch.sign(y) + code).flatten(1)], 1)
+
+
+def tf_resize_case():
+    """TF-style Resize attributes (onnx.helper, opset 18): half_pixel linear; tf_half_pixel_for_nn
+    and asymmetric nearest with round_prefer_ceil; a downsampling half_pixel linear to given sizes
+    of the `axes` H, W."""
+    rng = np.random.default_rng(13)
+    w = rng.uniform(-0.5, 0.5, (2, 3, 3, 3)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(np.array([], np.float32), "noroi"),
+             numpy_helper.from_array(np.array([1, 1, 2, 1.5], np.float32), "up"),
+             numpy_helper.from_array(np.array([3, 4], np.int64), "down"),
+             numpy_helper.from_array(np.array([0, -1], np.int64), "flat")]
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"]),   # 8x8 -> 6x6
+             helper.make_node("Resize", ["c", "noroi", "up"], ["a"], mode="linear", coordinate_transformation_mode="half_pixel"),
+             helper.make_node("Resize", ["c", "noroi", "up"], ["b"], mode="nearest",
+                              coordinate_transformation_mode="tf_half_pixel_for_nn", nearest_mode="round_prefer_ceil"),
+             helper.make_node("Resize", ["c", "noroi", "", "down"], ["d"], mode="linear", coordinate_transformation_mode="half_pixel",
+                              axes=[2, 3]),
+             helper.make_node("Resize", ["c", "noroi", "up"], ["e"], mode="nearest", coordinate_transformation_mode="asymmetric",
+                              nearest_mode="round_prefer_ceil")]
+    nodes += [helper.make_node("Reshape", [t, "flat"], [f"{t}f"]) for t in "abde"]
+    nodes.append(helper.make_node("Concat", [f"{t}f" for t in "abde"], ["feat"], axis=1))
+
+    def axis_matrix(n_in, n_out, scale, transform, mode, rounding=None):
+        m = np.zeros((n_out, n_in))
+        for j in range(n_out):
+            xo = transform(j, scale)
+            if mode == "nearest":
+                k = int(min(n_in - 1, max(0, rounding(xo))))
+                m[j, k] = 1
+            else:
+                xc = min(n_in - 1, max(0.0, xo))
+                k0 = int(np.floor(xc))
+                k1 = min(k0 + 1, n_in - 1)
+                m[j, k0] += 1 - (xc - k0)
+                m[j, k1] += xc - k0
+        return m
+
+    half = lambda j, s: (j + 0.5) / s - 0.5  # noqa: E731
+    ceil_round = lambda v: np.floor(v + 0.5)  # noqa: E731
+    mats = {
+        "a": (axis_matrix(6, 12, 2, half, "linear"), axis_matrix(6, 9, 1.5, half, "linear")),
+        "b": (axis_matrix(6, 12, 2, lambda j, s: (j + 0.5) / s, "nearest", ceil_round),
+              axis_matrix(6, 9, 1.5, lambda j, s: (j + 0.5) / s, "nearest", ceil_round)),
+        "d": (axis_matrix(6, 3, 0.5, half, "linear"), axis_matrix(6, 4, 4 / 6, half, "linear")),
+        "e": (axis_matrix(6, 12, 2, lambda j, s: j / s, "nearest", ceil_round),
+              axis_matrix(6, 9, 1.5, lambda j, s: j / s, "nearest", ceil_round)),
+    }
+
+    def fn(x):
+        c = F.conv2d(x, torch.tensor(w, dtype=x.dtype))
+        outs = [torch.einsum("oh,nchw,pw->ncop", torch.tensor(mh), c, torch.tensor(mw)).flatten(1) for mh, mw in mats.values()]
+        return torch.cat(outs, 1)
+    helper_case("resize_tf_modes", nodes, inits, 3, 8, 8, 4, 18, fn)
+
+
+def depth_space_case(opset, name):
+    """DepthToSpace DCR and CRD (mode attribute from opset 11), SpaceToDepth (onnx.helper)."""
+    rng = np.random.default_rng(17)
+    w = rng.uniform(-0.5, 0.5, (8, 3, 3, 3)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(np.array([0, -1], np.int64), "flat")]
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"]),  # [N,8,6,6]
+             helper.make_node("DepthToSpace", ["c"], ["dcr"], blocksize=2, mode="DCR"),
+             helper.make_node("DepthToSpace", ["c"], ["crd"], blocksize=2, mode="CRD"),
+             helper.make_node("SpaceToDepth", ["c"], ["s2d"], blocksize=3)]
+    nodes += [helper.make_node("Reshape", [t, "flat"], [f"{t}f"]) for t in ("dcr", "crd", "s2d")]
+    nodes.append(helper.make_node("Concat", ["dcrf", "crdf", "s2df"], ["feat"], axis=1))
+
+    def fn(x):
+        c = F.conv2d(x, torch.tensor(w, dtype=x.dtype))
+        n = c.shape[0]
+        dcr = c.reshape(n, 2, 2, 2, 6, 6).permute(0, 3, 4, 1, 5, 2).reshape(n, 2, 12, 12)
+        crd = F.pixel_shuffle(c, 2)
+        s2d = c.reshape(n, 8, 2, 3, 2, 3).permute(0, 3, 5, 1, 2, 4).reshape(n, 72, 2, 2)
+        return torch.cat([dcr.flatten(1), crd.flatten(1), s2d.flatten(1)], 1)
+    helper_case(name, nodes, inits, 3, 8, 8, 4, opset, fn)
+
+
+def group_norm_cases():
+    """GroupNormalization: scale/bias per group at opset 18, per channel at 21."""
+    for opset in (18, 21):
+        rng = np.random.default_rng(opset)
+        w = rng.uniform(-0.5, 0.5, (6, 3, 3, 3)).astype(np.float32)
+        n = 3 if opset == 18 else 6
+        scale = rng.uniform(0.5, 1.5, (n,)).astype(np.float32)
+        bias = rng.uniform(-0.5, 0.5, (n,)).astype(np.float32)
+        inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(scale, "S"), numpy_helper.from_array(bias, "B")]
+        nodes = [helper.make_node("Conv", ["x", "W"], ["c"]),
+                 helper.make_node("GroupNormalization", ["c", "S", "B"], ["feat"], num_groups=3, epsilon=1e-3)]
+
+        def fn(x, scale=scale, bias=bias, w=w, opset=opset):
+            c = F.conv2d(x, torch.tensor(w, dtype=x.dtype))
+            if opset >= 21:
+                return F.group_norm(c, 3, torch.tensor(scale, dtype=x.dtype), torch.tensor(bias, dtype=x.dtype), eps=1e-3)
+            g = F.group_norm(c, 3, eps=1e-3).reshape(c.shape[0], 3, -1)
+            return (g * torch.tensor(scale, dtype=x.dtype).view(1, 3, 1) + torch.tensor(bias, dtype=x.dtype).view(1, 3, 1))
+        helper_case(f"group_norm_opset{opset}", nodes, inits, 3, 8, 8, 4, opset, fn)
+
+
+def gelu_mish_cases():
+    """Gelu (opset 20, both approximations) and Mish (opset 18) as single ops."""
+    rng = np.random.default_rng(20)
+    w = rng.uniform(-0.5, 0.5, (4, 3, 3, 3)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "W")]
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"]),
+             helper.make_node("Gelu", ["c"], ["g1"]),
+             helper.make_node("Gelu", ["c"], ["g2"], approximate="tanh"),
+             helper.make_node("Mish", ["c"], ["m"]),
+             helper.make_node("Concat", ["g1", "g2", "m"], ["feat"], axis=1)]
+
+    def fn(x):
+        c = F.conv2d(x, torch.tensor(w, dtype=x.dtype))
+        return torch.cat([F.gelu(c), F.gelu(c, approximate="tanh"), F.mish(c)], 1)
+    helper_case("gelu_mish_opset20", nodes, inits, 3, 8, 8, 4, 20, fn)
+
+
+def variadic_case(opset, name):
+    """Max/Min with three inputs and broadcasting, Sum and Mean (onnx.helper)."""
+    rng = np.random.default_rng(21)
+    w = rng.uniform(-0.5, 0.5, (4, 3, 3, 3)).astype(np.float32)
+    v = rng.uniform(-0.5, 0.5, (4, 1, 1)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(v, "V"),
+             numpy_helper.from_array(np.array([0, -1], np.int64), "flat")]
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"]),
+             helper.make_node("ReduceMean", ["c"], ["m"], axes=[3], keepdims=1),
+             helper.make_node("Neg", ["c"], ["nc"]),
+             helper.make_node("Max", ["c", "nc", "V"], ["mx"]),
+             helper.make_node("Min", ["c", "m", "V"], ["mn"]),
+             helper.make_node("Sum", ["c", "m", "nc"], ["sm"]),
+             helper.make_node("Mean", ["mx", "mn"], ["me"]),
+             helper.make_node("Concat", ["mx", "mn", "sm", "me"], ["feat"], axis=1)]
+
+    def fn(x):
+        c = F.conv2d(x, torch.tensor(w, dtype=x.dtype))
+        m, vv = c.mean(3, keepdim=True), torch.tensor(v, dtype=x.dtype)
+        mx = torch.maximum(torch.maximum(c, -c), vv)
+        mn = torch.minimum(torch.minimum(c, m), vv)
+        return torch.cat([mx, mn, c + m - c.mean(3, keepdim=True) * 0 - c, (mx + mn) / 2], 1)
+    helper_case(name, nodes, inits, 3, 8, 8, 4, opset, fn)
+
+
+def small_transformer_cases():
+    """Committed Swin-like and MaxViT-like networks (tiny widths, 32-40 px) so that CI checks the
+    folded shape arithmetic, strided Slices, computed Pads and Einsum end to end."""
+    from maxvit_like import MaxVitLike
+    from torchvision.models.swin_transformer import SwinTransformer
+    imagenet = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    cases = [("swin_like_opset13", lambda: SwinTransformer([4, 4], 16, [2, 2], [2, 2], [4, 4], num_classes=5), 40, 13, True),
+             ("swin_like_opset17_unfolded", lambda: SwinTransformer([4, 4], 16, [2, 2], [2, 2], [4, 4], num_classes=5), 32, 17, False),
+             ("maxvit_like_opset13", lambda: MaxVitLike(classes=5), 32, 13, True),
+             ("maxvit_like_opset17_unfolded", lambda: MaxVitLike(classes=5), 32, 17, False)]
+    for name, make, size, opset, fold in cases:
+        torch.manual_seed(0)
+        net = make().eval()
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+        spec = spec_for(3, size, size, **imagenet)
+        ref = make().double().eval()
+        ref.load_state_dict(net.state_dict())
+        write_case(name, export(net, spec, opset, fold_bn=fold), ref, spec, big=True)
 
 
 class ProbHead(nn.Module):
@@ -486,7 +748,7 @@ if __name__ == "__main__":
     groups = {"cnn": cnn_cases, "act": activation_cases, "arith": arithmetic_cases, "head": head_cases,
               "old": opset9_case, "tf": tf_like_case, "autopad": autopad_case, "sweep": opset_sweep,
               "misc": misc_case, "ln": layer_norm_cases, "convflip": conv_flip_cases,
-              "vit": vit_cases}
+              "vit": vit_cases, "coverage": coverage_cases, "transformers": small_transformer_cases}
     for key, fn in groups.items():
         if not only or key in only:
             fn()

@@ -1,9 +1,9 @@
 """Write a test model whose graph has an op without a gradient rule, so the service falls back
-to SPSA: a small Fashion-MNIST CNN with Softplus activations (ONNX op `Softplus`).
+to SPSA: a small Fashion-MNIST CNN with arctangent activations (ONNX op `Atan`).
 
     /usr/bin/python3 tools/make_spsa_model.py
 
-Output: tests/fixtures/models/fashion-softplus/{model.onnx,manifest.json} (trained 1 epoch).
+Output: tests/fixtures/models/fashion-atan/{model.onnx,manifest.json} (trained 1 epoch).
 """
 
 import json
@@ -18,14 +18,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fashion_idx import FASHION_LABELS, load_split  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "tests/fixtures/models/fashion-softplus"
+OUT = ROOT / "tests/fixtures/models/fashion-atan"
+
+
+class Atan(nn.Module):
+    def forward(self, x):
+        return torch.atan(x)
 
 
 def main() -> None:
     torch.manual_seed(7)
     torch.set_num_threads(2)
     model = nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.Softplus(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 8, 3, padding=1), Atan(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(8 * 14 * 14, 10),
     )
     x, y = load_split("train")
@@ -48,10 +53,10 @@ def main() -> None:
         dynamic_axes={"input": {0: "n"}, "logits": {0: "n"}}, opset_version=13,
     )
     ops = {n.op_type for n in onnx.load(OUT / "model.onnx").graph.node}
-    assert "Softplus" in ops, ops
+    assert "Atan" in ops, ops
     manifest = {
-        "id": "fashion-softplus",
-        "description": "Test fixture: small CNN with Softplus (no gradient rule), exercising the SPSA fallback.",
+        "id": "fashion-atan",
+        "description": "Test fixture: small CNN with Atan activations (no gradient rule), exercising the SPSA fallback.",
         "labels": FASHION_LABELS,
         "input": {"name": "input", "layout": "NCHW", "channels": 1, "height": 28, "width": 28,
                   "scale": "unit", "mean": [0], "std": [1]},
@@ -59,7 +64,7 @@ def main() -> None:
         "provenance": {"script": "tools/make_spsa_model.py", "epochs": 1, "testAccuracy": round(accuracy, 4)},
     }
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"fashion-softplus: test accuracy {accuracy:.4f}, ops {sorted(ops)}")
+    print(f"fashion-atan: test accuracy {accuracy:.4f}, ops {sorted(ops)}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 /**
  * Forward analysis shared by derivation and inspection: static shapes/constant values per tensor
- * (symbolic batch), which tensors depend on the pixels, small-constant folding, and the list of
- * nodes on the pixel path that lack a gradient rule.
+ * (symbolic batch), which tensors depend on the pixels, static evaluation of pixel-independent
+ * nodes (fold/) with their outputs folded into initializers, and the list of nodes on the pixel
+ * path that lack a gradient rule.
  */
 import type { UnsupportedNode } from "./errors.ts";
 import { RuleError } from "./errors.ts";
@@ -9,12 +10,14 @@ import type { GraphBuilder } from "./graph.ts";
 import { DataType, type GraphProto, type NodeProto, type TensorProto, toNumber, type ValueInfoProto } from "./proto.ts";
 import { RULES } from "./rules/index.ts";
 import type { Dim, MaxPoolMode, OpRule, RuleContext, TensorInfo } from "./rules/types.ts";
+import { MAX_CONSTANT_ELEMENTS } from "./rules/shape.ts";
 import { isReadable, makeTensor, readFloat32, readTensor } from "./tensor.ts";
+import { type Const, evaluateNode } from "./fold/index.ts";
 
 const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE]);
 const CONTROL_FLOW = new Set(["If", "Loop", "Scan"]);
-/** Constants up to this many elements are kept as values (and folded into initializers). */
-const SMALL = 4096;
+/** Float initializers up to this many elements are read as values (larger ones are weights). */
+const SMALL_FLOAT_INITIALIZER = 16384;
 
 export interface Analysis {
   infos: Map<string, TensorInfo>;
@@ -43,7 +46,8 @@ function initializerInfo(t: TensorProto): TensorInfo {
   const dims = t.dims.map(toNumber);
   const size = dims.reduce((a, b) => a * b, 1);
   const info: TensorInfo = { shape: dims, elemType: t.data_type ?? 0 };
-  if (size <= SMALL && isReadable(t)) info.value = readTensor(t).data;
+  const limit = info.elemType === DataType.FLOAT ? SMALL_FLOAT_INITIALIZER : MAX_CONSTANT_ELEMENTS;
+  if (size <= limit && isReadable(t)) info.value = readTensor(t).data;
   if (info.elemType === DataType.FLOAT && isReadable(t)) info.floats = () => readFloat32(t);
   return info;
 }
@@ -63,6 +67,34 @@ export interface AnalyzeOptions {
 
 function isNumeric(v: Dim[]): v is number[] {
   return v.every((d) => typeof d === "number");
+}
+
+/** Why a rule rejected its node; an unexpected exception inside a rule is reported the same way. */
+export function ruleFailure(e: unknown): string {
+  if (e instanceof RuleError) return e.reason;
+  return `gradient rule failed: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+/** The constant held by `info`, when its shape and every value are known numbers. */
+function constantOf(info: TensorInfo | undefined): Const | undefined {
+  if (!info?.shape || !info.value || !isNumeric(info.shape) || !isNumeric(info.value)) return undefined;
+  if (info.value.length !== info.shape.reduce((a, b) => a * b, 1)) return undefined;
+  return { dims: info.shape, elemType: info.elemType, data: info.value };
+}
+
+/** Static evaluation of a node whose present inputs are all constants (see fold/). */
+function evaluated(node: NodeProto, opset: number, infos: Map<string, TensorInfo>): TensorInfo[] | undefined {
+  const inputs = node.input.map((n) => (n === "" ? undefined : constantOf(infos.get(n))));
+  if (node.input.some((n, i) => n !== "" && !inputs[i])) return undefined;
+  const out = evaluateNode(node, opset, inputs);
+  if (!out || out.length !== node.output.length || out.some((o) => o.data.length > MAX_CONSTANT_ELEMENTS)) {
+    return undefined;
+  }
+  return out.map((o) => {
+    const info: TensorInfo = { shape: o.dims, elemType: o.elemType, value: o.data };
+    if (o.elemType === DataType.FLOAT) info.floats = () => Float32Array.from(o.data);
+    return info;
+  });
 }
 
 export function analyze(opts: AnalyzeOptions): Analysis {
@@ -125,7 +157,9 @@ export function analyze(opts: AnalyzeOptions): Analysis {
     const domain = node.domain ?? "";
     const rule: OpRule | undefined = domain === "" || domain === "ai.onnx" ? RULES[op] : undefined;
     let outInfos: TensorInfo[] | undefined;
+    const staticValue = isActive || domain !== "" && domain !== "ai.onnx" ? undefined : evaluated(node, opset, infos);
     if (CONTROL_FLOW.has(op)) reject("control flow is not differentiated");
+    else if (staticValue) outInfos = staticValue;
     else if (!rule) {
       if (isActive) reject(domain ? `custom domain ${domain}` : "no gradient rule");
     } else {
@@ -136,8 +170,7 @@ export function analyze(opts: AnalyzeOptions): Analysis {
           reject("no gradient rule");
         }
       } catch (e) {
-        if (!(e instanceof RuleError)) throw e;
-        if (isActive && !downstream) reject(e.reason);
+        if (isActive && !downstream) reject(ruleFailure(e));
         else if (isActive) rejected = true;
       }
     }
@@ -150,10 +183,13 @@ export function analyze(opts: AnalyzeOptions): Analysis {
     }
     node.output.forEach((name, i) => infos.set(name, outInfos?.[i] ?? declared.get(name) ?? unknown));
 
-    // Fold inactive nodes whose outputs are small known constants (shape arithmetic).
+    // Fold nodes whose outputs are known constants (shape arithmetic, masks, constant chains);
+    // on the pixel path that is only a node without gradient such as Shape of a static tensor.
     if (
-      !isActive && outInfos && outInfos.length === node.output.length &&
-      outInfos.every((o) => o.value && isNumeric(o.value) && o.shape && isNumeric(o.shape) && o.value.length <= SMALL)
+      (!isActive || (!rejected && !rule?.backward)) && outInfos && outInfos.length === node.output.length &&
+      outInfos.every((o) =>
+        o.value && isNumeric(o.value) && o.shape && isNumeric(o.shape) && o.value.length <= MAX_CONSTANT_ELEMENTS
+      )
     ) {
       node.output.forEach((name, i) => {
         const o = outInfos![i];
@@ -172,8 +208,7 @@ export function analyze(opts: AnalyzeOptions): Analysis {
         try {
           rule.prepare?.(ctx);
         } catch (e) {
-          if (!(e instanceof RuleError)) throw e;
-          if (!downstream) reject(e.reason);
+          if (!downstream) reject(ruleFailure(e));
         }
       }
     }

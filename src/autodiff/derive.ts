@@ -9,10 +9,11 @@
  */
 import type { InputSpec } from "../model/manifest.ts";
 import type { LossKind } from "../model/classifier.ts";
-import { analyze, valueInfoShape } from "./analyze.ts";
-import { NotDifferentiableError } from "./errors.ts";
+import { analyze, ruleFailure, valueInfoShape } from "./analyze.ts";
+import { NotDifferentiableError, type UnsupportedNode } from "./errors.ts";
 import { GraphBuilder, makeNode } from "./graph.ts";
 import { emitLogProbabilities, emitLoss } from "./loss.ts";
+import { pruneGraph } from "./prune.ts";
 import {
   DataType,
   decodeModel,
@@ -184,16 +185,27 @@ export function deriveGradientModel(
     if (!gs) return undefined;
     return gs.reduce((acc, g) => b.op("Add", [acc, g]));
   };
+  // A rule that rejects its node while emitting the backward (e.g. an Einsum equation it does
+  // not handle) is recorded like the analysis' rejections; the sweep goes on so that every
+  // offending node is listed in one NotDifferentiableError.
+  const failed: UnsupportedNode[] = [];
   for (const node of [...a.activeNodes].reverse()) {
     const gOut = node.output.map((o) => (a.active.has(o) ? total(o) : undefined));
     if (gOut.every((g) => g === undefined)) continue;
     const ctx = a.contexts.get(node)!;
-    const gIn = RULES[node.op_type ?? ""].backward!(ctx, gOut);
+    let gIn: (string | undefined)[];
+    try {
+      gIn = RULES[node.op_type ?? ""].backward!(ctx, gOut);
+    } catch (e) {
+      failed.push({ opType: node.op_type ?? "", nodeName: node.name || node.output[0] || "", reason: ruleFailure(e) });
+      continue;
+    }
     node.input.forEach((name, i) => {
       const g = gIn[i];
       if (g !== undefined && ctx.active(i)) push(name, g);
     });
   }
+  if (failed.length > 0) throw new NotDifferentiableError(failed.reverse());
   const gradPixels = total("pixels") ?? b.op("Mul", ["pixels", b.constF32([0], [])]);
 
   const tail = [
@@ -214,6 +226,7 @@ export function deriveGradientModel(
     valueInfo("loss", DataType.FLOAT, [outInfo.shape[0]]),
     valueInfo("grad", DataType.FLOAT, pixelShape),
   ];
+  pruneGraph(graph);
   model.ir_version = Math.max(toNumber(model.ir_version), 4);
   const bytes = encodeModel(model);
   return { bytes, opset, buildMs: performance.now() - t0 };

@@ -139,3 +139,23 @@ Deno.test("batched rows get their own labels and gradients", async () => {
   }
   assert.ok(relMaxError(both.grad.slice(0, size), both.grad.slice(size)) > 1e-3, "rows should differ");
 });
+
+Deno.test("a rule that rejects its node while building the backward gives the typed error listing every such node", () => {
+  // Diagonals (a repeated index within one term) have no Einsum gradient rule.
+  const bytes = tinyModel([
+    makeNode("Einsum", ["x"], ["d1"], { equation: { s: "bcii->bci" } }, "einsum_1"),
+    makeNode("Einsum", ["x"], ["d2"], { equation: { s: "b c j j -> b c j" } }, "einsum_2"),
+    makeNode("Concat", ["d1", "d2"], ["cat"], { axis: { i: 2 } }),
+    makeNode("Reshape", ["cat", "shape2"], ["flat"]),
+    head("flat"),
+  ]);
+  assert.throws(() => deriveGradientModel(bytes, SPEC, { loss: "ce" }), (e: unknown) => {
+    assert.ok(e instanceof NotDifferentiableError);
+    assert.deepEqual(e.opTypes, ["Einsum"]);
+    assert.deepEqual(e.nodes.map((n) => n.nodeName).sort(), ["einsum_1", "einsum_2"]);
+    assert.ok(e.nodes.every((n) => /repeated index/.test(n.reason)), e.message);
+    return true;
+  });
+  assert.equal(findUnsupportedOps(bytes, SPEC).length, 2);
+  assert.deepEqual(inspectModel(bytes, SPEC).unsupported, ["Einsum"]);
+});

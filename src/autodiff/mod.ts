@@ -1,6 +1,7 @@
 /**
  * Exact input gradients for ONNX classifiers: `deriveGradientModel` writes a second ONNX model
  * (standard ops, the model's own opset) computing logits, per-row loss and ∂loss/∂pixels.
+ * Supported ops, static evaluation and dynamic sizes: docs/GRADIENTS.md.
  */
 export {
   type DerivedModel,

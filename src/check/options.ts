@@ -32,7 +32,7 @@ export const CheckOptionsSchema = z.object({
   seed: z.number().int().min(0).max(0xffffffff).optional(),
   topK: int(1).max(1000).optional(),
   ...layerShape(PROBES),
-  return: z.array(z.enum(["adversarial", "perturbation"])).optional(),
+  return: z.array(z.enum(["adversarial", "perturbation", "original"])).optional(),
 }).strict();
 
 export type CheckOptionsInput = z.infer<typeof CheckOptionsSchema>;
@@ -41,7 +41,7 @@ export type CheckOptionsInput = z.infer<typeof CheckOptionsSchema>;
 export type EffectiveOptions =
   & { label: number | null; target: number | null; seed: number; topK: number }
   & SettingsShape<Probes>
-  & { return: ("adversarial" | "perturbation")[] };
+  & { return: ("adversarial" | "perturbation" | "original")[] };
 
 /** Parses request options (422 on anything malformed, naming the field). */
 export function parseCheckOptions(raw: unknown): CheckOptionsInput {

@@ -29,7 +29,7 @@ export type CheckReport =
     score: number;
     scoreParts: ScoreParts;
     verdict: { suspectedAdversarial: boolean; fragile: boolean; reasons: string[] };
-    images?: { source: string; adversarial?: string; perturbation?: string };
+    images?: { source: string; adversarial?: string; perturbation?: string; original?: string };
     cost: { estimated: number; budget: number };
     timings: Record<string, number>;
     seed: number;
@@ -153,6 +153,7 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
     if (best && options.return.includes("perturbation")) {
       images.perturbation = pngBase64(amplifiedPerturbation(best.pixels, pixels), shape);
     }
+    if (options.return.includes("original")) images.original = pngBase64(pixels, shape);
   }
 
   timings.totalMs = performance.now() - started;

@@ -8,7 +8,11 @@
  * central finite differences of the original model). Without a manifest: unit scale, mean 0,
  * std 1, layout guessed from the input shape, first output as logits. When some op lacks a rule
  * the service would fall back to SPSA; the check then reports mode "spsa", maxRelError null and
- * ok false (there is no exact gradient to verify).
+ * ok false (there is no exact gradient to verify), and lists every offending node with its reason.
+ *
+ * Exit codes: 0 when the model was inspected (whether or not its gradient is exact: read
+ * `gradient.mode` / `unsupported`), 2 for a usage error, 1 when the model cannot be read or
+ * analysed at all (not ONNX, no 4-D input without a manifest, ...).
  */
 import { parseArgs } from "node:util";
 import { ManifestSchema } from "../registry/manifest.ts";

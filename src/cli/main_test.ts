@@ -28,15 +28,32 @@ Deno.test("cli inspect --json on a real model: ops, no unsupported ops, exact gr
   assert.equal(report.spec.input.layout, "NCHW");
 });
 
-Deno.test("cli inspect reports ops without a rule and falls back to spsa", async () => {
-  const r = await cli("inspect", "tests/fixtures/autodiff/cumsum_unsupported.onnx", "--json");
+Deno.test("cli inspect lists every node without a rule, falls back to spsa and exits 0", async () => {
+  const r = await cli("inspect", "tests/fixtures/autodiff/trig_unsupported.onnx", "--json");
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
-  assert.deepEqual(report.unsupported, ["CumSum"]);
+  assert.deepEqual(report.unsupported, ["Atan", "Sin"]);
+  assert.deepEqual(report.unsupportedNodes.map((n: { opType: string }) => n.opType), ["Atan", "Sin"]);
   assert.equal(report.gradient.mode, "spsa");
   assert.equal(report.gradient.ok, false);
-  const text = await cli("inspect", "tests/fixtures/autodiff/cumsum_unsupported.onnx");
-  assert.match(text.stdout, /unsupported: CumSum/);
+  const text = await cli("inspect", "tests/fixtures/autodiff/trig_unsupported.onnx");
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(
+    text.stdout,
+    /unsupported: Atan, Sin\n {2}Atan "[^"]+": no gradient rule\n {2}Sin "[^"]+": no gradient rule/,
+  );
+});
+
+Deno.test("cli inspect prints a rule's rejection in the backward as offending nodes (Slice steps used to exit 1)", async () => {
+  // MaxViT-like export: Einsum attention, derived exactly now; and a Swin export with step-2 Slices.
+  for (const name of ["maxvit_like_opset13", "swin_like_opset13"]) {
+    const r = await cli("inspect", `tests/fixtures/autodiff/${name}.onnx`, "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual(report.unsupported, [], name);
+    assert.equal(report.gradient.mode, "exact", name);
+    assert.equal(report.gradient.ok, true, `${name}: finite differences ${report.gradient.maxRelError}`);
+  }
 });
 
 Deno.test("cli inspect with a manifest (byte scale, NHWC) prints a verdict", async () => {

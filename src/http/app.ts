@@ -10,6 +10,7 @@ import { registerHealthRoutes } from "./routes/health.ts";
 import { registerModelRoutes } from "./routes/models.ts";
 import { registerModelUploadRoutes } from "./routes/model_uploads.ts";
 import { registerPredictRoute } from "./routes/predict.ts";
+import { registerUiRoutes } from "../ui/routes.tsx";
 
 export const API_VERSION = "0.1.0";
 
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps & { checkLimits: CheckLimits }): OpenAPI
     ],
   });
   registerDocsRoutes(app, "/openapi.json");
+  registerUiRoutes(app);
   app.notFound(notFoundHandler(() => app.routes));
   app.onError(handleError);
   return app;

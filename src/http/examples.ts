@@ -103,6 +103,7 @@ export const CHECK_REPORT_EXAMPLE = {
     bounds: [0, 0.0312],
     gradient: "exact",
   },
+  sweep: null,
   score: 0.637,
   scoreParts: { fragility: 0.9375, squeeze: 0.5609, instability: 0 },
   verdict: {
@@ -153,6 +154,7 @@ export const CHECK_REPORT_EXAMPLE = {
       alphaFactor: 0.25,
       randomStart: false,
     },
+    sweep: false,
     return: [],
   },
   image: { format: "png", width: 28, height: 28, bitDepth: 8, resized: false },

@@ -4,8 +4,10 @@
  * (like torch's hardtanh/ReLU6), HardSigmoid strictly where 0 < αx+β < 1, HardSwish is 0 for
  * x < −3, g·(x/3 + 1/2) for −3 ≤ x ≤ 3, g above. Clip min/max are inputs from opset 11 and
  * attributes before. Pow needs a constant scalar exponent p: ∂ = p·x^(p−1). Erf: ∂ = 2/√π·e^(−x²).
+ * Softplus, Mish, Elu, Selu, Celu and Gelu (opset 20, both approximations) below; the
+ * exponential-linear units take the negative branch at x = 0 like torch.
  */
-import { attrFloat } from "../graph.ts";
+import { attrFloat, attrString } from "../graph.ts";
 import { RuleError } from "../errors.ts";
 import { broadcast, knownShape } from "./shape.ts";
 import type { OpRule, RuleContext } from "./types.ts";
@@ -118,3 +120,79 @@ export const powRule: OpRule = {
     return [dx, undefined];
   },
 };
+
+const sigmoidOf = (ctx: RuleContext) => ctx.b.op("Sigmoid", [x(ctx)]);
+const attrOr = (ctx: RuleContext, name: string, v: number) => attrFloat(ctx.node, name, v);
+/** Where(x > 0, positive, negative). */
+const bySign = (ctx: RuleContext, positive: string, negative: string) =>
+  ctx.b.op("Where", [ctx.b.op("Greater", [x(ctx), zero(ctx)]), positive, negative]);
+
+/** Softplus: ∂ = σ(x). */
+export const softplusRule: OpRule = pointwise((ctx, g) => ctx.b.op("Mul", [g, sigmoidOf(ctx)]));
+
+/** Mish (opset 18) y = x·tanh(softplus(x)): ∂ = t + x·σ(x)·(1 − t²), t = tanh(softplus(x)). */
+export const mishRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  const t = b.op("Tanh", [b.op("Softplus", [x(ctx)])]);
+  const dt = b.op("Mul", [b.op("Mul", [x(ctx), sigmoidOf(ctx)]), b.op("Sub", [f(ctx, 1), b.op("Mul", [t, t])])]);
+  return b.op("Mul", [g, b.op("Add", [t, dt])]);
+});
+
+/** Elu: ∂ = 1 for x > 0, α·eˣ otherwise (torch's convention at 0). */
+export const eluRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  const neg = b.op("Mul", [g, b.op("Mul", [b.op("Exp", [x(ctx)]), f(ctx, attrOr(ctx, "alpha", 1))])]);
+  return bySign(ctx, g, neg);
+});
+
+/** Selu: ∂ = γ for x > 0, γ·α·eˣ otherwise. */
+export const seluRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  const alpha = attrOr(ctx, "alpha", 1.67326319217681884765625),
+    gamma = attrOr(ctx, "gamma", 1.05070102214813232421875);
+  const neg = b.op("Mul", [g, b.op("Mul", [b.op("Exp", [x(ctx)]), f(ctx, alpha * gamma)])]);
+  return bySign(ctx, b.op("Mul", [g, f(ctx, gamma)]), neg);
+});
+
+/** Celu (opset 12): ∂ = 1 for x > 0, e^(x/α) otherwise. */
+export const celuRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b;
+  const neg = b.op("Mul", [g, b.op("Exp", [b.op("Div", [x(ctx), f(ctx, attrOr(ctx, "alpha", 1))])])]);
+  return bySign(ctx, g, neg);
+});
+
+/**
+ * Gelu (opset 20). approximate="none": ∂ = Φ(x) + x·φ(x); "tanh": with u = √(2/π)(x + 0.044715x³),
+ * t = tanh(u): ∂ = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
+ */
+export const geluRule: OpRule = pointwise((ctx, g) => {
+  const b = ctx.b, v = x(ctx);
+  const sq = b.op("Mul", [v, v]);
+  if (attrString(ctx.node, "approximate", "none") === "tanh") {
+    const k = Math.sqrt(2 / Math.PI), c = 0.044715;
+    const u = b.op("Mul", [b.op("Add", [v, b.op("Mul", [b.op("Mul", [sq, v]), f(ctx, c)])]), f(ctx, k)]);
+    const t = b.op("Tanh", [u]);
+    const left = b.op("Mul", [b.op("Add", [t, f(ctx, 1)]), f(ctx, 0.5)]);
+    const du = b.op("Mul", [
+      b.op("Add", [b.op("Mul", [sq, f(ctx, 3 * c * k)]), f(ctx, k)]),
+      b.op("Mul", [v, f(ctx, 0.5)]),
+    ]);
+    const right = b.op("Mul", [du, b.op("Sub", [f(ctx, 1), b.op("Mul", [t, t])])]);
+    return b.op("Mul", [g, b.op("Add", [left, right])]);
+  }
+  const cdf = b.op("Mul", [
+    b.op("Add", [b.op("Erf", [b.op("Mul", [v, f(ctx, Math.SQRT1_2)])]), f(ctx, 1)]),
+    f(ctx, 0.5),
+  ]);
+  const pdf = b.op("Mul", [b.op("Exp", [b.op("Mul", [sq, f(ctx, -0.5)])]), f(ctx, 1 / Math.sqrt(2 * Math.PI))]);
+  return b.op("Mul", [g, b.op("Add", [cdf, b.op("Mul", [v, pdf])])]);
+});
+
+/** Floor, Ceil, Round, Sign: piecewise constant, so no gradient flows (as in torch autograd). */
+export const zeroGradientRule: OpRule = { infer: same, backward: () => [undefined] };
+
+/** Abs: ∂ = sign(x)·∂y (0 at 0, like torch). Reciprocal: ∂ = −∂y·y². */
+export const absRule: OpRule = pointwise((ctx, g) => ctx.b.op("Mul", [g, ctx.b.op("Sign", [x(ctx)])]));
+export const reciprocalRule: OpRule = pointwise((ctx, g) =>
+  ctx.b.op("Neg", [ctx.b.op("Mul", [g, ctx.b.op("Mul", [y(ctx), y(ctx)])])])
+);

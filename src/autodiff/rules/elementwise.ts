@@ -81,3 +81,35 @@ export const negRule: OpRule = {
   infer: (ctx) => [{ ...ctx.info(0), value: undefined }],
   backward: (ctx, [g]) => [ctx.b.op("Neg", [g!])],
 };
+
+function inferVariadic(ctx: RuleContext): TensorInfo[] {
+  const shapes = ctx.node.input.map((_, i) => knownShape(ctx.info(i), `${ctx.node.op_type} input`));
+  return [{ shape: shapes.reduce((a, s) => broadcast(a, s)), elemType: ctx.info(0).elemType }];
+}
+
+/**
+ * Variadic Min/Max: ∂ goes to the inputs equal to the result, split evenly between ties (torch's
+ * maximum/minimum give each of two tied inputs half); Sum passes ∂y to every input, Mean ∂y/n.
+ * Each share is summed back to its input's shape.
+ */
+export const variadicRule: OpRule = {
+  infer: inferVariadic,
+  backward(ctx, [g]) {
+    const b = ctx.b, op = ctx.node.op_type;
+    const out = inferVariadic(ctx)[0].shape!;
+    const n = ctx.node.input.length;
+    const shapeOf = (i: number) => knownShape(ctx.info(i));
+    if (op === "Sum" || op === "Mean") {
+      const share = op === "Mean" && n > 1 ? b.op("Div", [g!, b.constF32([n], [])]) : g!;
+      return ctx.node.input.map((_, i) => (ctx.active(i) ? unbroadcast(b, share, out, shapeOf(i)) : undefined));
+    }
+    if (n === 1) return [g];
+    const y = ctx.node.output[0];
+    const masks = ctx.node.input.map((name) => b.toFloat(b.equalF(name, y)));
+    const count = masks.reduce((acc, m) => b.op("Add", [acc, m]));
+    const perTie = b.op("Div", [g!, count]);
+    return ctx.node.input.map((_, i) =>
+      ctx.active(i) ? unbroadcast(b, b.op("Mul", [perTie, masks[i]]), out, shapeOf(i)) : undefined
+    );
+  },
+};

@@ -1,23 +1,37 @@
 /** Op type → rule (default ONNX domain). Ops without `backward` are only evaluated statically. */
 import {
+  absRule,
+  celuRule,
   clipRule,
+  eluRule,
   erfRule,
   expRule,
+  geluRule,
   hardSigmoidRule,
   hardSwishRule,
   leakyReluRule,
   logRule,
+  mishRule,
   powRule,
   preluRule,
+  reciprocalRule,
   reluRule,
+  seluRule,
   sigmoidRule,
+  softplusRule,
   sqrtRule,
   tanhRule,
+  zeroGradientRule,
 } from "./activation.ts";
+import { cumSumRule } from "./cumsum.ts";
+import { einsumRule } from "./einsum.ts";
+import { argExtremumRule, gatherElementsRule, topKRule } from "./index_select.ts";
+import { depthToSpaceRule, spaceToDepthRule } from "./rearrange.ts";
+import { resizeRule } from "./resize.ts";
 import { convRule } from "./conv.ts";
-import { binaryRule, negRule } from "./elementwise.ts";
+import { binaryRule, negRule, variadicRule } from "./elementwise.ts";
 import { gemmRule, matmulRule } from "./gemm.ts";
-import { batchNormRule, layerNormRule } from "./norm.ts";
+import { batchNormRule, groupNormRule, instanceNormRule, layerNormRule } from "./norm.ts";
 import { averagePoolRule, globalAveragePoolRule, globalMaxPoolRule, maxPoolRule } from "./pool.ts";
 import { reduceRule } from "./reduce.ts";
 import {
@@ -33,9 +47,9 @@ import {
   transposeRule,
   unsqueezeRule,
 } from "./shape_ops.ts";
-import { equalRule, expandRule, whereRule } from "./select.ts";
+import { equalRule, expandRule, predicateRule, whereRule } from "./select.ts";
 import { logSoftmaxRule, softmaxRule } from "./softmax.ts";
-import { concatRule, padRule, sliceRule, splitRule } from "./tensor_ops.ts";
+import { concatRule, padRule, sliceRule, splitRule, tileRule } from "./tensor_ops.ts";
 import type { OpRule } from "./types.ts";
 
 export const RULES: Readonly<Record<string, OpRule>> = {
@@ -89,4 +103,49 @@ export const RULES: Readonly<Record<string, OpRule>> = {
   Expand: expandRule,
   Where: whereRule,
   Equal: equalRule,
+  Less: predicateRule,
+  LessOrEqual: predicateRule,
+  Greater: predicateRule,
+  GreaterOrEqual: predicateRule,
+  Not: predicateRule,
+  And: predicateRule,
+  Or: predicateRule,
+  Xor: predicateRule,
+  IsNaN: predicateRule,
+  IsInf: predicateRule,
+  Einsum: einsumRule,
+  Tile: tileRule,
+  DepthToSpace: depthToSpaceRule,
+  SpaceToDepth: spaceToDepthRule,
+  InstanceNormalization: instanceNormRule,
+  GroupNormalization: groupNormRule,
+  Gelu: geluRule,
+  Abs: absRule,
+  Reciprocal: reciprocalRule,
+  Softplus: softplusRule,
+  Mish: mishRule,
+  Elu: eluRule,
+  Selu: seluRule,
+  Celu: celuRule,
+  Floor: zeroGradientRule,
+  Ceil: zeroGradientRule,
+  Round: zeroGradientRule,
+  Sign: zeroGradientRule,
+  ReduceMax: reduceRule,
+  ReduceMin: reduceRule,
+  ReduceL2: reduceRule,
+  ReduceL1: reduceRule,
+  ReduceSumSquare: reduceRule,
+  ReduceLogSumExp: reduceRule,
+  CumSum: cumSumRule,
+  Min: variadicRule,
+  Max: variadicRule,
+  Sum: variadicRule,
+  Mean: variadicRule,
+  ArgMax: argExtremumRule,
+  ArgMin: argExtremumRule,
+  TopK: topKRule,
+  GatherElements: gatherElementsRule,
+  Resize: resizeRule,
+  Upsample: resizeRule,
 };

@@ -72,3 +72,16 @@ export const equalRule: OpRule = {
     return [{ shape: a && b ? broadcast(a, b) : undefined, elemType: DataType.BOOL, value }];
   },
 };
+
+/**
+ * Comparisons and logic (Less, Greater, …, Not, And, Or, Xor): bool results carry no gradient,
+ * so masks computed from activations (torch.where(x > 0, …)) are fine on the pixel path.
+ * Constant operands are evaluated by fold/.
+ */
+export const predicateRule: OpRule = {
+  infer(ctx) {
+    const shapes = ctx.node.input.map((_, i) => ctx.info(i).shape);
+    const shape = shapes.every((s) => s) ? shapes.reduce((a, s) => broadcast(a!, s!)) : undefined;
+    return [{ shape, elemType: DataType.BOOL }];
+  },
+};

@@ -4,3 +4,7 @@ import { checkFixture } from "../testing.ts";
 // and of the class token on activations (scalar constant indices).
 Deno.test("Expand/Where/Equal shape subgraph and Gather gradient match torch (tiny ViT)", () =>
   checkFixture("tiny_vit_opset13"));
+
+// Greater/GreaterOrEqual/Less/Not/And on activations: bool masks without gradient, Where routes it.
+Deno.test("comparison masks on the pixel path carry no gradient; Where matches torch", () =>
+  checkFixture("activation_masks"));

@@ -2,6 +2,13 @@
 import { RuleError } from "../errors.ts";
 import type { Dim, TensorInfo } from "./types.ts";
 
+/**
+ * Constants up to this many elements are kept as values (`TensorInfo.value`): computed by static
+ * evaluation and folded into initializers. Large enough for Swin's shifted-window attention masks
+ * and relative-position tables at realistic window counts.
+ */
+export const MAX_CONSTANT_ELEMENTS = 1 << 18;
+
 /** Shape of an input, or a RuleError when unknown. */
 export function knownShape(info: TensorInfo, what = "input"): Dim[] {
   if (!info.shape) throw new RuleError(`unknown shape of ${what}`);
@@ -67,4 +74,15 @@ export function remapValue<T>(
     }
   }
   return out;
+}
+
+/**
+ * A Reshape target from dims: numbers stay, 0 keeps the input's dim at the same index (only
+ * meaningful for leading dims), and the one symbolic dim allowed becomes −1.
+ */
+export function reshapeTarget(dims: readonly Dim[], keepLeading = 0): number[] {
+  if (dims.slice(keepLeading).filter((d) => typeof d !== "number").length > 1) {
+    throw new RuleError("reshape with more than one symbolic dim");
+  }
+  return dims.map((d, i) => (i < keepLeading ? 0 : typeof d === "number" ? d : -1));
 }

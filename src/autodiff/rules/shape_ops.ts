@@ -1,9 +1,9 @@
 /**
  * Layout ops and shape arithmetic. Reshape/Flatten/Squeeze/Unsqueeze pass ∂y back through a
  * Reshape to x's shape; Transpose through the inverse permutation; Identity, Dropout (inference)
- * and float Cast pass ∂y through. Gather with constant indices (scalar or 1-D, e.g. a ViT class
- * token) scatters ∂y back with a one-hot MatMul along the gathered axis, so repeated indices add
- * up. Shape, Constant and ConstantOfShape are not differentiated; `infer` evaluates small values
+ * and float Cast pass ∂y through. Gather with constant indices (any rank, e.g. a ViT class token
+ * or a fixed pixel permutation) scatters ∂y back with a one-hot MatMul along the gathered axis
+ * (axis_matrix.ts), so repeated indices add up. Shape, Constant and ConstantOfShape are not differentiated; `infer` evaluates small values
  * so shape subgraphs fold to constants.
  * Axes are attributes before opset 13 (Squeeze/Unsqueeze) and inputs from 13.
  */
@@ -11,7 +11,17 @@ import { attrInt, attrInts, attrTensor } from "../graph.ts";
 import { RuleError } from "../errors.ts";
 import { type AttributeProto, DataType, toNumber } from "../proto.ts";
 import { isReadable, readTensor } from "../tensor.ts";
-import { constInts, knownShape, normAxis, numericDims, product, remapValue } from "./shape.ts";
+import { backAlongAxis, oneHot } from "./axis_matrix.ts";
+import {
+  constInts,
+  knownShape,
+  MAX_CONSTANT_ELEMENTS,
+  normAxis,
+  numericDims,
+  product,
+  remapValue,
+  reshapeTarget,
+} from "./shape.ts";
 import type { Dim, OpRule, RuleContext, TensorInfo } from "./types.ts";
 
 const reshapeBack: OpRule["backward"] = (ctx, [g]) => [
@@ -156,7 +166,7 @@ function constantValue(attrs: AttributeProto[]): TensorInfo {
       const t = a.t!;
       const dims = t.dims.map(toNumber);
       const info: TensorInfo = { shape: dims, elemType: t.data_type ?? 0 };
-      if (dims.reduce((x, y) => x * y, 1) <= 4096 && isReadable(t)) info.value = readTensor(t).data;
+      if (dims.reduce((x, y) => x * y, 1) <= MAX_CONSTANT_ELEMENTS && isReadable(t)) info.value = readTensor(t).data;
       return info;
     }
     case "value_float":
@@ -183,7 +193,9 @@ export const constantOfShapeRule: OpRule = {
     const elemType = t?.data_type ?? DataType.FLOAT;
     const dims = shapeValue;
     const size = product(dims);
-    const value = typeof size === "number" && size <= 4096 ? new Array<number>(size).fill(fill) : undefined;
+    const value = typeof size === "number" && size <= MAX_CONSTANT_ELEMENTS
+      ? new Array<number>(size).fill(fill)
+      : undefined;
     return [{ shape: dims, elemType, value }];
   },
 };
@@ -207,18 +219,17 @@ export const gatherRule: OpRule = {
     const data = knownShape(ctx.info(0));
     const idxShape = knownShape(ctx.info(1));
     const idx = ctx.info(1).value;
-    if (!idx || idxShape.length > 1) throw new RuleError("Gather needs constant scalar or 1-D indices");
+    if (!idx) throw new RuleError("Gather with indices computed from the pixels");
     const r = data.length, axis = normAxis(attrInt(ctx.node, "axis", 0), r);
     const d = numericDims([data[axis]], "Gather axis")[0];
     const picks = numericDims(idx, "Gather indices").map((i) => (i < 0 ? i + d : i));
-    const oneHot = new Float32Array(picks.length * d);
-    picks.forEach((p, k) => (oneHot[k * d + p] = 1));
-    // ∂y with the gathered axis restored ([..., k, ...]), moved last, times onehot [k, d].
-    const gk = idxShape.length === 0 ? b.unsqueeze(g!, [axis]) : g!;
-    const toLast = [...Array.from({ length: r }, (_, i) => i).filter((i) => i !== axis), axis];
-    const back = toLast.map((_, i) => toLast.indexOf(i));
-    const moved = b.op("Transpose", [gk], { perm: { ints: toLast } });
-    const spread = b.op("MatMul", [moved, b.constF32(oneHot, [picks.length, d])]);
-    return [b.op("Transpose", [spread], { perm: { ints: back } }), undefined];
+    // ∂y with the index dims merged into one axis of |picks| entries, then the one-hot matrix.
+    const outShape = [...data.slice(0, axis), picks.length, ...data.slice(axis + 1)];
+    const gk = idxShape.length === 0
+      ? b.unsqueeze(g!, [axis])
+      : idxShape.length === 1
+      ? g!
+      : b.reshape(g!, reshapeTarget(outShape, axis));
+    return [backAlongAxis(b, gk, axis, r, oneHot(picks, d), picks.length, d), undefined];
   },
 };

@@ -1,13 +1,16 @@
 /**
- * Concat, Split, Slice, Pad. Concat's ∂ slices ∂y per input; Split's ∂ concatenates the output
- * gradients (zeros for unused outputs); Slice's ∂ zero-pads ∂y back (step 1 only); constant-mode
- * Pad's ∂ slices the padding off (non-negative pads only). Signatures by opset: Slice takes
- * inputs from 10, Pad from 11 (axes from 18), Split sizes from 13.
+ * Concat, Split, Slice, Pad, Tile. Concat's ∂ slices ∂y per input; Split's ∂ concatenates the
+ * output gradients (zeros for unused outputs). Slice's ∂ zero-pads ∂y back, for any step: a
+ * negative step reverses ∂y with a Gather, a step > 1 interleaves zeros by Pad + Reshape.
+ * Constant-mode Pad's ∂ slices the padding off; edge/reflect/wrap modes and negative (cropping)
+ * pads go through the one-hot axis matrix of axis_matrix.ts. Pads computed by shape arithmetic
+ * arrive here folded (fold/). Signatures by opset: Slice takes inputs from 10, Pad from 11 (axes
+ * from 18), Split sizes from 13.
  */
-import { attrInt, attrInts } from "../graph.ts";
-import { attrString } from "../graph.ts";
+import { attrInt, attrInts, attrString } from "../graph.ts";
+import { backAlongAxis, oneHot } from "./axis_matrix.ts";
 import { RuleError } from "../errors.ts";
-import { constInts, knownShape, normAxis, numericDims, remapValue } from "./shape.ts";
+import { constInts, knownShape, normAxis, numericDims, remapValue, reshapeTarget } from "./shape.ts";
 import type { Dim, OpRule, RuleContext } from "./types.ts";
 
 export const concatRule: OpRule = {
@@ -125,16 +128,44 @@ export const sliceRule: OpRule = {
   backward(ctx, [g]) {
     const x = knownShape(ctx.info(0));
     const s = resolveSlice(ctx, x);
-    if (s.steps.some((st) => st !== 1)) throw new RuleError("Slice with step ≠ 1");
-    const r = x.length;
-    const pads = new Array(2 * r).fill(0);
+    const b = ctx.b, r = x.length;
+    const dims: Dim[] = [...sliceRule.infer(ctx)[0].shape!];
+    let cur = g!;
     s.axes.forEach((a, i) => {
-      pads[a] = s.starts[i];
-      pads[a + r] = numericDims([x[a]], "Slice axis")[0] - Math.max(s.ends[i], s.starts[i]);
+      const d = numericDims([x[a]], "Slice axis")[0];
+      const count = numericDims([dims[a]], "Slice output")[0];
+      let step = s.steps[i], first = s.starts[i];
+      if (count === 0) throw new RuleError("Slice selecting nothing");
+      if (step < 0) {
+        // Reverse ∂y along the axis: the picked positions, ascending, start at the last one.
+        cur = b.op("Gather", [cur, b.constI64(Array.from({ length: count }, (_, k) => count - 1 - k))], {
+          axis: { i: a },
+        });
+        first += (count - 1) * step;
+        step = -step;
+      }
+      let span = count;
+      if (step > 1) {
+        // Interleave step − 1 zeros after each element: [.., count, 1, ..] → pad → [.., count·step, ..].
+        const spread = b.pad(b.unsqueeze(cur, [a + 1]), padsAt(r + 1, a + 1, 0, step - 1), 0);
+        cur = b.reshape(spread, reshapeTarget(dims.map((v, j) => (j === a ? count * step : v)), a));
+        span = (count - 1) * step + 1;
+        cur = b.slice(cur, [0], [span], [a]);
+      }
+      cur = b.pad(cur, padsAt(r, a, first, d - first - span), 0);
+      dims[a] = d;
     });
-    return [ctx.b.pad(g!, pads, 0), ...ctx.node.input.slice(1).map(() => undefined)];
+    return [cur, ...ctx.node.input.slice(1).map(() => undefined)];
   },
 };
+
+/** Pads for one axis of a rank-r tensor. */
+function padsAt(r: number, axis: number, begin: number, end: number): number[] {
+  const pads = new Array(2 * r).fill(0);
+  pads[axis] = begin;
+  pads[axis + r] = end;
+  return pads;
+}
 
 function padsOf(ctx: RuleContext, rank: number): number[] {
   if (ctx.opset < 11) return attrInts(ctx.node, "pads") ?? new Array(2 * rank).fill(0);
@@ -163,14 +194,62 @@ export const padRule: OpRule = {
     return [{ shape, elemType: ctx.info(0).elemType }];
   },
   backward(ctx, [g]) {
-    if (attrString(ctx.node, "mode", "constant") !== "constant") throw new RuleError("Pad mode other than constant");
+    const mode = attrString(ctx.node, "mode", "constant");
     const x = knownShape(ctx.info(0));
-    const pads = padsOf(ctx, x.length);
-    if (pads.some((p) => p < 0)) throw new RuleError("Pad with negative pads");
-    const axes = x.flatMap((_, i) => (pads[i] !== 0 || pads[i + x.length] !== 0 ? [i] : []));
-    if (axes.length === 0) return [g, ...ctx.node.input.slice(1).map(() => undefined)];
-    const starts = axes.map((a) => pads[a]);
-    const ends = axes.map((a) => pads[a] + numericDims([x[a]], "Pad axis")[0]);
-    return [ctx.b.slice(g!, starts, ends, axes), ...ctx.node.input.slice(1).map(() => undefined)];
+    const r = x.length;
+    const pads = padsOf(ctx, r);
+    const rest = ctx.node.input.slice(1).map(() => undefined);
+    const axes = x.flatMap((_, i) => (pads[i] !== 0 || pads[i + r] !== 0 ? [i] : []));
+    if (axes.length === 0) return [g, ...rest];
+    if (mode === "constant" && pads.every((p) => p >= 0)) {
+      const starts = axes.map((a) => pads[a]);
+      const ends = axes.map((a) => pads[a] + numericDims([x[a]], "Pad axis")[0]);
+      return [ctx.b.slice(g!, starts, ends, axes), ...rest];
+    }
+    // Other modes (and cropping pads): each padded position reads one input position.
+    const source = PAD_SOURCE[mode];
+    if (!source) throw new RuleError(`Pad mode ${mode}`);
+    let cur = g!;
+    for (const a of axes) {
+      const d = numericDims([x[a]], "Pad axis")[0];
+      const n = d + pads[a] + pads[a + r];
+      const picks = Array.from({ length: n }, (_, j) => source(j - pads[a], d));
+      cur = backAlongAxis(ctx.b, cur, a, r, oneHot(picks, d), n, d);
+    }
+    return [cur, ...rest];
+  },
+};
+
+/** Pad mode → input position read at (possibly out-of-range) position i of an axis of size d; −1: the pad value. */
+const PAD_SOURCE: Record<string, (i: number, d: number) => number> = {
+  constant: (i, d) => (i >= 0 && i < d ? i : -1),
+  edge: (i, d) => Math.min(d - 1, Math.max(0, i)),
+  reflect: (i, d) => {
+    if (d === 1) return 0;
+    const period = 2 * (d - 1);
+    const k = ((i % period) + period) % period;
+    return k < d ? k : period - k;
+  },
+  wrap: (i, d) => ((i % d) + d) % d,
+};
+
+/** Tile: ∂x sums ∂y over the copies: reshape [r₀·d₀, …] → [r₀, d₀, …], ReduceSum over the r axes. */
+export const tileRule: OpRule = {
+  infer(ctx) {
+    const x = knownShape(ctx.info(0), "Tile input");
+    const reps = constInts(ctx.info(1), "Tile repeats");
+    const shape = x.map((
+      d,
+      i,
+    ) => (reps[i] === 1 ? d : typeof d === "number" ? d * reps[i] : `?tile:${ctx.node.output[0]}:${i}`));
+    return [{ shape, elemType: ctx.info(0).elemType }];
+  },
+  backward(ctx, [g]) {
+    const x = knownShape(ctx.info(0));
+    const reps = constInts(ctx.info(1), "Tile repeats");
+    const b = ctx.b;
+    const split = b.reshape(g!, reshapeTarget(x.flatMap((d, i) => [reps[i], d])));
+    const summed = b.reduceSum(split, x.map((_, i) => 2 * i), false);
+    return [b.reshape(summed, reshapeTarget(x)), undefined];
   },
 };

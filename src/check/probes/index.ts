@@ -7,6 +7,7 @@ import { minimalEpsilonProbe } from "./minimal_epsilon.ts";
 import { pgdProbe } from "./pgd.ts";
 import { randomizationProbe } from "./randomization.ts";
 import { squeezeProbe } from "./squeeze.ts";
+import { sweepProbe } from "./sweep.ts";
 
-export const PROBES = [squeezeProbe, randomizationProbe, fgsmProbe, pgdProbe, minimalEpsilonProbe] as const;
+export const PROBES = [squeezeProbe, randomizationProbe, fgsmProbe, pgdProbe, minimalEpsilonProbe, sweepProbe] as const;
 export type Probes = typeof PROBES;

@@ -1,7 +1,17 @@
 import { z as zo } from "@hono/zod-openapi";
 import { z } from "zod";
 import { eotPgd, estimateEotPgdCost } from "../../attacks/eot_pgd.ts";
-import { describeAttack, exceeded, type Probe, ProbeLimitError, STAGE, stageSeed } from "../probe.ts";
+import { argmax, softmax } from "../../../kernels/softmax.ts";
+import { pngBase64 } from "../images.ts";
+import {
+  describeAttack,
+  exceeded,
+  type Probe,
+  type ProbeContext,
+  ProbeLimitError,
+  STAGE,
+  stageSeed,
+} from "../probe.ts";
 import { resizePadDraws, votesFromLogits } from "../randomization.ts";
 import { derivedStep } from "../step_size.ts";
 import { AttackReportSchema } from "./attack_schema.ts";
@@ -19,7 +29,12 @@ export interface RandomizationSettings {
   maxSize: number;
   canvas: number;
   eot: false | EotSettings;
+  /** `["randomized"]`: the report carries the first RETURNED_DRAWS draws with their predictions. */
+  return?: "randomized"[];
 }
+
+/** How many draws `return: ["randomized"]` shows (the report stays small at 224×224). */
+export const RETURNED_DRAWS = 6;
 
 const int = (min: number) => z.number().int().min(min);
 
@@ -39,10 +54,17 @@ const RandomizationLayer = z.union([
         samples: int(1).default(8),
       }).strict(),
     ]).optional(),
+    return: z.array(z.literal("randomized")).optional(),
   }).strict(),
 ]);
 
 const ClassVotes = zo.object({ index: zo.number().int(), label: zo.string(), count: zo.number().int() });
+const DrawImage = zo.object({
+  image: zo.string().openapi({ description: "The resized and padded image, base64 PNG at model size" }),
+  index: zo.number().int(),
+  label: zo.string(),
+  confidence: zo.number(),
+});
 const RandomizationSection = zo.object({
   draws: zo.number().int(),
   agreement: zo.number(),
@@ -57,6 +79,9 @@ const RandomizationSection = zo.object({
     }),
     zo.null(),
   ]),
+  images: zo.array(DrawImage).optional().openapi({
+    description: 'The first draws (at most 6) with their predictions (only with `return: ["randomized"]`)',
+  }),
 });
 export type RandomizationSection = z.infer<typeof RandomizationSection>;
 
@@ -107,12 +132,14 @@ export const randomizationProbe: Probe<
         samples: layer.eot.samples ?? prevEot.samples,
       };
     }
+    const returned = layer.return ?? previous.return;
     return {
       draws: layer.draws ?? previous.draws,
       minSize: layer.minSize ?? previous.minSize,
       maxSize: layer.maxSize ?? previous.maxSize,
       canvas: layer.canvas ?? previous.canvas,
       eot,
+      ...(returned?.length ? { return: [...new Set(returned)] } : {}),
     };
   },
   limits(r, { manifest }, limits) {
@@ -176,6 +203,7 @@ export const randomizationProbe: Probe<
         .map(([index, count]) => ({ index: Number(index), label: names[Number(index)], count }))
         .sort((a, b) => b.count - a.count || a.index - b.index),
       eot,
+      ...(r.return?.includes("randomized") ? { images: drawImages(r, context, names) } : {}),
     };
     return { section, candidates: [] };
   },
@@ -186,3 +214,22 @@ export const randomizationProbe: Probe<
     suspicious: section.agreement < 0.5,
   }),
 };
+
+/** The first draws again (same seed stream, so the same transforms) with their screening predictions. */
+function drawImages(r: RandomizationSettings, context: ProbeContext, names: readonly string[]) {
+  const count = Math.min(r.draws, RETURNED_DRAWS);
+  const seed = stageSeed(context.seed, STAGE.randomization);
+  const rows = resizePadDraws(context.pixels, context.shape, { ...r, draws: count, seed });
+  const classes = names.length;
+  const size = context.pixels.length;
+  return Array.from({ length: count }, (_, d) => {
+    const z = context.screeningLogits.subarray(d * classes, (d + 1) * classes);
+    const index = argmax(z, { rows: 1, cols: classes })[0];
+    return {
+      image: pngBase64(rows.subarray(d * size, (d + 1) * size), context.shape),
+      index,
+      label: names[index],
+      confidence: softmax(z, { rows: 1, cols: classes })[index],
+    };
+  });
+}

@@ -1,18 +1,24 @@
 import { z as zo } from "@hono/zod-openapi";
 import { z } from "zod";
-import { exceeded, type Probe, type SqueezeThreshold } from "../probe.ts";
+import { pngBase64 } from "../images.ts";
+import { exceeded, type Probe, type ProbeContext, type SqueezeThreshold } from "../probe.ts";
 import { scoresFromLogits, squeezedBatch, type Squeezer, squeezerName, SqueezerSchema } from "../squeeze.ts";
 
 export interface SqueezeSettings {
   squeezers: Squeezer[];
   /** A threshold set by a layer (manifest `defaults.check` or the request), else null. */
   threshold: number | null;
+  /** `["squeezed"]`: the report carries each squeezed image (absent = none, the default). */
+  return?: "squeezed"[];
 }
 
 const SqueezeLayer = z.union([
   z.literal(false),
-  z.object({ squeezers: z.array(SqueezerSchema).min(1).optional(), threshold: z.number().nonnegative().optional() })
-    .strict(),
+  z.object({
+    squeezers: z.array(SqueezerSchema).min(1).optional(),
+    threshold: z.number().nonnegative().optional(),
+    return: z.array(z.literal("squeezed")).optional(),
+  }).strict(),
 ]);
 
 const SqueezeSection = zo.object({
@@ -21,6 +27,9 @@ const SqueezeSection = zo.object({
   threshold: zo.number().nullable(),
   thresholdSource: zo.enum(["request", "calibration", "manifest", "none"]),
   flagged: zo.boolean(),
+  images: zo.record(zo.string(), zo.string()).optional().openapi({
+    description: 'Squeezer name → the squeezed image as a base64 PNG at model size (only with `return: ["squeezed"]`)',
+  }),
 });
 export type SqueezeSection = z.infer<typeof SqueezeSection>;
 
@@ -45,10 +54,14 @@ export const squeezeProbe: Probe<"squeeze", typeof SqueezeLayer, SqueezeSettings
       }];
     return { squeezers, threshold: null };
   },
-  overlay: (previous, layer) => ({
-    squeezers: layer.squeezers ?? previous.squeezers,
-    threshold: layer.threshold ?? previous.threshold,
-  }),
+  overlay(previous, layer) {
+    const returned = layer.return ?? previous.return;
+    return {
+      squeezers: layer.squeezers ?? previous.squeezers,
+      threshold: layer.threshold ?? previous.threshold,
+      ...(returned?.length ? { return: [...new Set(returned)] } : {}),
+    };
+  },
   limits(settings, _model, limits) {
     if (settings.squeezers.length > limits.maxSqueezers) {
       exceeded("maxSqueezers", `at most ${limits.maxSqueezers} squeezers`);
@@ -65,6 +78,7 @@ export const squeezeProbe: Probe<"squeeze", typeof SqueezeLayer, SqueezeSettings
       threshold,
       thresholdSource: source,
       flagged: threshold !== null && scores.joint > threshold,
+      ...(settings.return?.includes("squeezed") ? { images: squeezedImages(settings.squeezers, context) } : {}),
     };
     return Promise.resolve({ section, candidates: [] });
   },
@@ -75,6 +89,15 @@ export const squeezeProbe: Probe<"squeeze", typeof SqueezeLayer, SqueezeSettings
     suspicious: section.flagged,
   }),
 };
+
+/** The squeezed images again (the screening rows are not kept): cheap next to the attacks. */
+function squeezedImages(squeezers: Squeezer[], context: ProbeContext): Record<string, string> {
+  const rows = squeezedBatch(context.pixels, context.shape, squeezers);
+  const size = context.pixels.length;
+  return Object.fromEntries(
+    squeezers.map((s, i) => [squeezerName(s), pngBase64(rows.subarray(i * size, (i + 1) * size), context.shape)]),
+  );
+}
 
 export interface ThresholdInput {
   /** The squeezers the score is computed with. */

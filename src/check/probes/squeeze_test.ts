@@ -11,3 +11,15 @@ Deno.test("squeeze probe: scores one screening row per squeezer and flags above 
   assert.equal(verdict.suspicious, section.flagged);
   assert.equal(verdict.reasons.length, section.flagged ? 1 : 0);
 });
+
+Deno.test('squeeze probe: return ["squeezed"] adds each squeezed image as a PNG, absent otherwise', async () => {
+  const fallback = squeezeProbe.fallback(model);
+  const settings = squeezeProbe.overlay(fallback, { return: ["squeezed", "squeezed"] }, fallback);
+  assert.deepEqual(settings.return, ["squeezed"]);
+  const { section } = await runProbe(squeezeProbe, settings);
+  assert.deepEqual(Object.keys(section.images ?? {}), ["bitDepth:1", "median:2"]);
+  const png = Uint8Array.from(atob(section.images!["bitDepth:1"]), (c) => c.charCodeAt(0));
+  assert.deepEqual([...png.subarray(1, 4)].map((b) => String.fromCharCode(b)).join(""), "PNG");
+  assert.equal((await runProbe(squeezeProbe, fallback)).section.images, undefined);
+  assert.equal("return" in squeezeProbe.overlay(fallback, { threshold: 1 }, fallback), false);
+});

@@ -31,8 +31,12 @@ export const CheckReportSchema = z.object({
   score: z.number().openapi({ description: "0.5·fragility + 0.3·squeeze + 0.2·instability (README)" }),
   scoreParts: z.object({ fragility: z.number(), squeeze: z.number(), instability: z.number() }),
   verdict: z.object({ suspectedAdversarial: z.boolean(), fragile: z.boolean(), reasons: z.array(z.string()) }),
-  images: z.object({ source: z.string(), adversarial: z.string().optional(), perturbation: z.string().optional() })
-    .optional(),
+  images: z.object({
+    source: z.string(),
+    adversarial: z.string().optional(),
+    perturbation: z.string().optional(),
+    original: z.string().optional().openapi({ description: "The image as the model saw it (model size), base64 PNG" }),
+  }).optional(),
   cost: z.object({ estimated: z.number(), budget: z.number() }),
   timings: z.record(z.string(), z.number()),
   seed: z.number().int(),
