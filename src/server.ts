@@ -1,27 +1,97 @@
 import { openCalibrationStore } from "./calibration/store.ts";
 import type { Config } from "./config.ts";
+import { RequestError } from "./errors.ts";
 import { createApp } from "./http/app.ts";
+import { isLoopbackAddress } from "./http/middleware/access.ts";
+import { type HttpOps, RequestTracker } from "./http/middleware/ops.ts";
 import { DecodePool } from "./intake/decode_pool.ts";
+import { Admission } from "./ops/admission.ts";
+import { type ApiKeys, loadApiKeys } from "./ops/api_keys.ts";
+import { createLogger } from "./ops/log.ts";
+import { createMetrics } from "./ops/metrics.ts";
+import { RateLimiter } from "./ops/rate_limit.ts";
 import { loadRegistry, type Registry } from "./registry/registry.ts";
+import type { InferenceEngine } from "./runtime/engine.ts";
 import { startWorkerPool } from "./runtime/worker_pool.ts";
 
 export interface RunningServer {
   /** The port actually bound (useful with port 0). */
   port: number;
   registry: Registry;
+  engine: InferenceEngine;
+  ops: HttpOps;
+  /** Stops accepting, lets in-flight requests finish for the grace period, cancels the rest, closes everything. */
   shutdown(): Promise<void>;
 }
 
-/** Starts the engine, loads every model, opens Deno KV and serves the API. */
-export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
-  const engine = await startWorkerPool({ backend: config.backend, threads: config.threads, workers: config.workers });
+/**
+ * Refuses to serve anonymously beyond this machine: a non-loopback bind needs API keys or an explicit
+ * ROBUSTCHECK_ALLOW_ANONYMOUS=1. Returns what the start-up log says about access.
+ */
+export function accessMode(hostname: string, keys: ApiKeys, allowAnonymous: boolean): string {
+  if (keys.size > 0) return `${keys.size} API keys; every route but health and docs needs one`;
+  if (isLoopbackAddress(hostname)) return "no API keys: serving anonymously to loopback clients only";
+  if (!allowAnonymous) {
+    throw new Error(
+      `refusing to listen on ${hostname} without API keys: set ROBUSTCHECK_API_KEYS_FILE (README, Limits, keys and ` +
+        "operations), bind HOSTNAME=127.0.0.1, or set ROBUSTCHECK_ALLOW_ANONYMOUS=1",
+    );
+  }
+  return `no API keys and ROBUSTCHECK_ALLOW_ANONYMOUS=1: anyone reaching ${hostname} may read and check; writes only from loopback`;
+}
+
+/** Starts the engine, loads every model, opens Deno KV and serves the API. `logLine` receives JSON log lines. */
+export async function startServer(
+  config: Config,
+  logLine: (line: string) => void = console.log,
+): Promise<RunningServer> {
+  const log = createLogger({ level: config.ops.logLevel, write: logLine });
+  const metrics = createMetrics();
+  const keys = await loadApiKeys(config.ops.apiKeysFile, config.ops.ratePerMinute);
+  const access = accessMode(config.hostname, keys, config.ops.allowAnonymous);
+  const engine = await startWorkerPool({
+    backend: config.backend,
+    threads: config.threads,
+    workers: config.workers,
+    ortLogLevel: config.ops.ortLogLevel,
+    timeoutMs: config.ops.workerTimeoutMs,
+    onRun: () => metrics.sessionRuns.inc(),
+    onRestart: (reason) => {
+      metrics.workerRestarts.inc();
+      log.error("session worker replaced", { reason });
+    },
+  });
   const registry = await loadRegistry({
     dir: config.modelsDir,
     engine,
-    onFailure: (f) => log(`model ${f.folder} not loaded: ${f.error}`),
+    onFailure: (f) => {
+      metrics.modelLoads.inc({ result: "failed" });
+      log.warn("model not loaded", { folder: f.folder, error: f.error });
+    },
   });
+  metrics.modelLoads.inc({ result: "loaded" }, registry.list().length);
   const calibrations = await openCalibrationStore(config.kvPath);
   const decoder = new DecodePool(config.decodeWorkers);
+  const admission = new Admission({ maxInFlight: config.ops.maxInFlight, maxQueue: config.ops.maxQueue }, {
+    waited: (seconds) => metrics.queueWait.observe(seconds),
+    rejected: () => metrics.rejections.inc({ reason: "overloaded" }),
+    changed: (inFlight, queued) => {
+      metrics.inFlight.set(inFlight);
+      metrics.queueDepth.set(queued);
+    },
+  });
+  const ops: HttpOps = {
+    log,
+    metrics,
+    admission,
+    keys,
+    rateLimiter: new RateLimiter(),
+    requests: new RequestTracker(),
+    requestTimeoutMs: config.ops.requestTimeoutMs,
+    maxRequests: config.ops.maxRequests,
+    allowAnonymous: config.ops.allowAnonymous,
+    corsOrigins: config.ops.corsOrigins,
+  };
   const app = createApp({
     registry,
     engine,
@@ -29,22 +99,54 @@ export async function startServer(config: Config, log: (line: string) => void = 
     decoder,
     limits: config.limits,
     checkLimits: config.checkLimits,
-  });
-  const server = Deno.serve({ port: config.port, hostname: config.hostname, onListen: () => {} }, app.fetch);
+  }, ops);
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.hostname,
+    onListen: () => {},
+    // Errors that escape Hono (none should) are answered, never fatal.
+    onError: (error) => {
+      log.error("unhandled request error", { error });
+      return new Response(null, { status: 500 });
+    },
+  }, app.fetch);
   const port = server.addr.port;
-  log(
-    `robustcheck listening on http://${config.hostname}:${port} — backend ${engine.backend}, ${engine.threads} threads, ` +
-      `models: ${registry.list().map((m) => m.manifest.id).join(", ") || "none"}`,
-  );
+  log.info("listening", {
+    url: `http://${config.hostname}:${port}`,
+    backend: engine.backend,
+    threads: engine.threads,
+    workers: engine.workers,
+    models: registry.list().map((m) => m.manifest.id),
+    access,
+    maxInFlight: config.ops.maxInFlight,
+    maxQueue: config.ops.maxQueue,
+    requestTimeoutMs: config.ops.requestTimeoutMs,
+  });
+  let stopping: Promise<void> | undefined;
   return {
     port,
     registry,
-    async shutdown() {
-      await server.shutdown();
-      await registry.close();
-      calibrations.close();
-      decoder.close();
-      engine.close();
+    engine,
+    ops,
+    shutdown() {
+      stopping ??= (async () => {
+        log.info("shutting down", { inFlight: ops.requests.size, graceMs: config.ops.shutdownGraceMs });
+        const grace = setTimeout(
+          () => ops.requests.cancelAll(new RequestError(503, "shutting_down", "the server is shutting down")),
+          config.ops.shutdownGraceMs,
+        );
+        try {
+          await server.shutdown();
+        } finally {
+          clearTimeout(grace);
+        }
+        await registry.close();
+        calibrations.close();
+        decoder.close();
+        engine.close();
+        log.info("stopped");
+      })();
+      return stopping;
     },
   };
 }

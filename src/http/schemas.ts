@@ -109,12 +109,28 @@ const ERRORS = {
     message: "maxCost: these options need up to 64431 forward-pass equivalents; the limit is 50000",
   },
   internal_error: { status: 500, message: "the server failed to handle this request" },
+  unauthorized: { status: 401, message: "this route needs `Authorization: Bearer <API key>`" },
+  forbidden: { status: 403, message: 'the key "ci" lacks the `write` scope' },
+  request_timeout: { status: 408, message: "the request body did not arrive within 30000 ms" },
+  rate_limited: { status: 429, message: 'the key "ci" is over its 600 requests per minute; retry in 1 s' },
+  overloaded: { status: 503, message: "the server is at capacity (2 running, 16 waiting); retry in 3 s" },
+  deadline_exceeded: { status: 503, message: "the request did not finish within 120000 ms" },
+  shutting_down: { status: 503, message: "the server is shutting down" },
+  worker_restarted: {
+    status: 503,
+    message: "the inference Worker failed and is being replaced; retry the request",
+  },
 } as const;
 type ErrorCode = keyof typeof ERRORS;
 type ErrorStatus = (typeof ERRORS)[ErrorCode]["status"];
 
 const STATUS_MEANING: Record<ErrorStatus, string> = {
   400: "Malformed body",
+  401: "No API key, or an unknown one (with `WWW-Authenticate: Bearer`)",
+  403: "The key lacks the route's scope (or, with no keys configured, a write from a non-loopback client)",
+  408: "The request body arrived too slowly",
+  429: "The key is over its rate (with `Retry-After`)",
+  503: "Not now: at capacity (with `Retry-After`), past the request deadline, shutting down, or a Worker restarted",
   404: "Unknown model",
   413: "Body or image over the limits",
   415: "Unsupported content or image type",
@@ -122,8 +138,22 @@ const STATUS_MEANING: Record<ErrorStatus, string> = {
   500: "A server fault (logged; never caused by input)",
 };
 
+/** What every authenticated route can answer (src/http/middleware): keys, scopes, rates, load, deadline, shutdown. */
+const ACCESS_ERRORS: ErrorCode[] = [
+  "unauthorized",
+  "forbidden",
+  "rate_limited",
+  "overloaded",
+  "deadline_exceeded",
+  "shutting_down",
+];
+
+/** What a route running the model can answer besides its own errors. */
+export const MODEL_WORK_ERRORS: ErrorCode[] = ["worker_restarted"];
+
 /** What reading one image body (intake) can answer. */
 export const IMAGE_BODY_ERRORS: ErrorCode[] = [
+  "request_timeout",
   "invalid_json",
   "invalid_multipart",
   "payload_too_large",
@@ -135,10 +165,13 @@ export const IMAGE_BODY_ERRORS: ErrorCode[] = [
   "undecodable_image",
 ];
 
-/** The error responses of a route: one per status, listing its codes, with one example per code. */
+/**
+ * The error responses of a route that needs a key: one per status, listing its codes and the access errors, with one
+ * example per code.
+ */
 export function errorResponses(codes: ErrorCode[]): Partial<Record<ErrorStatus, ResponseConfig>> {
   const byStatus = new Map<ErrorStatus, ErrorCode[]>();
-  for (const code of [...codes, "internal_error" as const]) {
+  for (const code of new Set([...codes, ...ACCESS_ERRORS, "internal_error" as const])) {
     byStatus.set(ERRORS[code].status, [...(byStatus.get(ERRORS[code].status) ?? []), code]);
   }
   const responses: Partial<Record<ErrorStatus, ResponseConfig>> = {};
