@@ -1,4 +1,5 @@
 import { openCalibrationStore } from "./calibration/store.ts";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "./config.ts";
 import { RequestError } from "./errors.ts";
 import { createApp } from "./http/app.ts";
@@ -20,6 +21,8 @@ export interface RunningServer {
   registry: Registry;
   engine: InferenceEngine;
   ops: HttpOps;
+  /** The HTTP app itself, for in-process requests (tests). */
+  app: OpenAPIHono;
   /** Stops accepting, lets in-flight requests finish for the grace period, cancels the rest, closes everything. */
   shutdown(): Promise<void>;
 }
@@ -128,6 +131,7 @@ export async function startServer(
     registry,
     engine,
     ops,
+    app,
     shutdown() {
       stopping ??= (async () => {
         log.info("shutting down", { inFlight: ops.requests.size, graceMs: config.ops.shutdownGraceMs });

@@ -55,9 +55,11 @@ async function readLimited(request: Request, maxBytes: number, options: BodyRead
   let total = 0;
   const reader = request.body.getReader();
   const stop = Promise.withResolvers<never>();
+  let failure: { error: unknown } | undefined;
   const fail = (error: unknown) => {
-    reader.cancel().catch(() => {});
+    failure ??= { error };
     stop.reject(error);
+    reader.cancel().catch(() => {});
   };
   const timer = options.timeoutMs === undefined ? undefined : setTimeout(
     () =>
@@ -71,6 +73,8 @@ async function readLimited(request: Request, maxBytes: number, options: BodyRead
     options.signal?.throwIfAborted();
     while (true) {
       const { done, value } = await Promise.race([reader.read(), stop.promise]);
+      // A cancelled read may report `done` before the race sees why it was cancelled.
+      if (failure) throw failure.error;
       if (done) break;
       total += value.length;
       if (total > maxBytes) {

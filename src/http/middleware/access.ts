@@ -11,7 +11,8 @@ import type { HttpOps } from "./ops.ts";
  *   within its rate (429);
  * - with no keys, loopback clients may do anything; other clients (only with ROBUSTCHECK_ALLOW_ANONYMOUS=1) may
  *   read and check, but writes (`write`, `admin`) stay loopback-only (403);
- * - `work` routes then wait for an admission slot (503 `overloaded` when the queue is full).
+ * - `work` routes get an admission slot when they call `c.get("admit")()` — after reading their body, so that a slow
+ *   upload holds no model-work slot — and give it back when they answer (503 `overloaded` when the queue is full).
  */
 export function accessControl(ops: HttpOps): MiddlewareHandler {
   return async (c, next) => {
@@ -51,11 +52,15 @@ export function accessControl(ops: HttpOps): MiddlewareHandler {
       throw new RequestError(403, "forbidden", "no API keys are configured: writes are accepted from loopback only");
     }
     if (!policy.work) return await next();
-    const release = await ops.admission.acquire(c.get("requestSignal"));
+    let slot: Promise<() => void> | undefined;
+    c.set("admit", async () => {
+      slot ??= ops.admission.acquire(c.get("requestSignal"));
+      await slot;
+    });
     try {
       await next();
     } finally {
-      release();
+      slot?.then((release) => release(), () => {});
     }
   };
 }

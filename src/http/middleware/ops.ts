@@ -73,5 +73,10 @@ declare module "hono" {
     routePolicy: RoutePolicy;
     /** The key that authenticated this request, if any. */
     apiKey: ApiKey | undefined;
+    /**
+     * Waits for a model-work slot (admission control) on routes marked `work`; a no-op elsewhere. Call it after the
+     * body is read and before the model runs; the slot is given back when the response is ready.
+     */
+    admit: () => Promise<void>;
   }
 }

@@ -35,6 +35,7 @@ export function requestScope(ops: HttpOps): MiddlewareHandler {
     c.set("requestSignal", controller.signal);
     c.set("routePolicy", policy);
     c.set("apiKey", undefined);
+    c.set("admit", () => Promise.resolve());
     const counted = policy.scope !== "open";
     if (counted) handling++;
     try {

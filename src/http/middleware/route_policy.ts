@@ -2,7 +2,8 @@ import type { Scope } from "../../ops/api_keys.ts";
 
 /**
  * Who may call what: one line per route and method. `scope` is what an API key needs (`open` = anyone, no key);
- * `work` marks model work, which goes through admission control (a bounded number in flight, a bounded queue).
+ * `work` marks model work, which goes through admission control (a bounded number in flight, a bounded queue): its
+ * handler calls `await c.get("admit")()` once its body is read, before the model runs.
  * A route missing here needs `admin` (tests/auth_test.ts fails until every registered route has its line).
  * Paths are Hono patterns: `:param` is one segment, a trailing `*` any rest.
  */

@@ -80,6 +80,7 @@ export function registerCalibrateRoute(app: OpenAPIHono, deps: AppDeps): void {
     }
     const squeezers = parsed.data.squeezers ?? defaultSqueezers(model);
     const images = await decodeImagesToPixels(body.images, model.manifest.input, deps, signal);
+    await c.get("admit")();
     const result = await calibrate({
       classifier: model,
       images,

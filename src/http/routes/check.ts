@@ -68,6 +68,7 @@ export function registerCheckRoute(
     const model = requireModel(deps.registry, c.req.param("id"));
     const signal = c.get("requestSignal");
     const image = await intakeImage(c.req.raw, model.manifest.input, deps, signal);
+    await c.get("admit")();
     const rawOptions = image.options ?? parseQueryOptions(c.req.query("options"));
     const report = await checkImage({
       classifier: model,

@@ -46,6 +46,7 @@ export function registerPredictRoute(app: OpenAPIHono, deps: AppDeps): void {
     const query = QuerySchema.safeParse({ topK: c.req.query("topK") });
     if (!query.success) throw new RequestError(422, "invalid_query", `topK: ${query.error.issues[0].message}`);
     const image = await intakeImage(c.req.raw, model.manifest.input, deps, c.get("requestSignal"));
+    await c.get("admit")();
     const inferenceStart = performance.now();
     const prediction = await predict(model, image.pixels, query.data.topK);
     const inferenceMs = performance.now() - inferenceStart;
