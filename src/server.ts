@@ -134,16 +134,15 @@ export async function startServer(
     app,
     shutdown() {
       stopping ??= (async () => {
+        // Drain first (new requests get 503), then cancel what outlives the grace period, then close the listener:
+        // Deno's own shutdown would cut request bodies that are still arriving.
         log.info("shutting down", { inFlight: ops.requests.size, graceMs: config.ops.shutdownGraceMs });
-        const grace = setTimeout(
-          () => ops.requests.cancelAll(new RequestError(503, "shutting_down", "the server is shutting down")),
-          config.ops.shutdownGraceMs,
-        );
-        try {
-          await server.shutdown();
-        } finally {
-          clearTimeout(grace);
+        ops.requests.draining = true;
+        if (!(await ops.requests.idle(config.ops.shutdownGraceMs))) {
+          log.warn("cancelling requests still running after the grace period", { inFlight: ops.requests.size });
+          ops.requests.cancelAll(new RequestError(503, "shutting_down", "the server is shutting down"));
         }
+        await server.shutdown();
         await registry.close();
         calibrations.close();
         decoder.close();

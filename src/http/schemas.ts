@@ -90,6 +90,7 @@ const ERRORS = {
     message: "request body is not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)",
   },
   invalid_multipart: { status: 400, message: "the multipart body could not be parsed" },
+  incomplete_body: { status: 400, message: "the request body was cut off: connection reset by peer" },
   unknown_model: { status: 404, message: 'no model with id "nope"' },
   payload_too_large: { status: 413, message: "request body exceeds the limit of 10000000 bytes" },
   image_too_large: { status: 413, message: "the image is 9000×9000 = 81000000 pixels; the limit is 40000000" },
@@ -154,6 +155,7 @@ export const MODEL_WORK_ERRORS: ErrorCode[] = ["worker_restarted"];
 /** What reading one image body (intake) can answer. */
 export const IMAGE_BODY_ERRORS: ErrorCode[] = [
   "request_timeout",
+  "incomplete_body",
   "invalid_json",
   "invalid_multipart",
   "payload_too_large",

@@ -72,7 +72,11 @@ async function readLimited(request: Request, maxBytes: number, options: BodyRead
   try {
     options.signal?.throwIfAborted();
     while (true) {
-      const { done, value } = await Promise.race([reader.read(), stop.promise]);
+      const { done, value } = await Promise.race([reader.read(), stop.promise]).catch((error) => {
+        if (failure) throw failure.error;
+        // The connection broke mid-body (client gone, or the server stopped reading it).
+        throw new RequestError(400, "incomplete_body", `the request body was cut off: ${(error as Error).message}`);
+      });
       // A cancelled read may report `done` before the race sees why it was cancelled.
       if (failure) throw failure.error;
       if (done) break;

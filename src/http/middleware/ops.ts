@@ -38,9 +38,14 @@ export function defaultHttpOps(): HttpOps {
   };
 }
 
-/** The controllers of the requests being handled; `cancelAll` aborts them (shutdown past its grace period). */
+/**
+ * The controllers of the requests being handled. At shutdown the tracker drains (new requests are refused with 503
+ * `shutting_down`), `idle` waits for the running ones, and `cancelAll` aborts the rest past the grace period.
+ */
 export class RequestTracker {
   readonly #active = new Set<AbortController>();
+  readonly #onIdle = new Set<() => void>();
+  draining = false;
 
   get size(): number {
     return this.#active.size;
@@ -48,7 +53,25 @@ export class RequestTracker {
 
   add(controller: AbortController): () => void {
     this.#active.add(controller);
-    return () => this.#active.delete(controller);
+    return () => {
+      this.#active.delete(controller);
+      if (this.#active.size === 0) { for (const f of this.#onIdle) f(); }
+    };
+  }
+
+  /** Resolves when no request is being handled, or after `timeoutMs`; true when idle. */
+  idle(timeoutMs: number): Promise<boolean> {
+    if (this.#active.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (idle: boolean) => {
+        clearTimeout(timer);
+        this.#onIdle.delete(onIdle);
+        resolve(idle);
+      };
+      const onIdle = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#onIdle.add(onIdle);
+    });
   }
 
   cancelAll(reason: unknown): void {

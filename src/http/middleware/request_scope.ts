@@ -39,7 +39,10 @@ export function requestScope(ops: HttpOps): MiddlewareHandler {
     const counted = policy.scope !== "open";
     if (counted) handling++;
     try {
-      if (counted && handling > ops.maxRequests) {
+      if (ops.requests.draining && counted) {
+        c.header("Connection", "close");
+        c.res = c.json(errorBody("shutting_down", "the server is shutting down"), 503);
+      } else if (counted && handling > ops.maxRequests) {
         ops.metrics.rejections.inc({ reason: "too_many_requests" });
         c.header("Retry-After", "1");
         c.res = c.json(
