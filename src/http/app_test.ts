@@ -10,6 +10,7 @@ import { DEFAULT_CHECK_LIMITS } from "../check/limits.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { InferenceEngine } from "../runtime/engine.ts";
 import type { OnnxClassifier } from "../runtime/onnx_classifier.ts";
+import { DecodePool } from "../intake/decode_pool.ts";
 import { createApp } from "./app.ts";
 
 const linear = randomLinearSoftmax({ seed: 7, classes: 3, channels: 1, height: 8, width: 8, scale: 2 });
@@ -20,6 +21,9 @@ const model: OnnxClassifier = {
   maxBatch: 64,
   release: () => Promise.resolve(),
 };
+
+// One decode pool for the whole file (its Workers end with the test process).
+const decoder = new DecodePool(1);
 
 function stubApp() {
   const stored = new Map<string, Calibration>();
@@ -39,7 +43,8 @@ function stubApp() {
     registry,
     engine,
     calibrations,
-    limits: { maxBodyBytes: 1_000_000, maxPixels: 1_000_000 },
+    limits: { maxBodyBytes: 1_000_000, maxPixels: 1_000_000, maxRequestPixels: 10_000_000 },
+    decoder,
     checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: 5000 },
   });
   return { app, calibrate: (c: Calibration) => calibrations.set("linear", model.sha256, c) };
