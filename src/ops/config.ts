@@ -21,7 +21,8 @@ const OpsEnvSchema = z.object({
   ROBUSTCHECK_LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   ROBUSTCHECK_ORT_LOG_LEVEL: z.enum(ORT_LOG_LEVELS).default("error"),
   ROBUSTCHECK_SHUTDOWN_GRACE_MS: ms(10_000),
-  ROBUSTCHECK_WORKER_TIMEOUT_MS: ms(120_000),
+  // Longer than any one batch the service sends (a batch of a large model on a loaded machine takes seconds).
+  ROBUSTCHECK_WORKER_TIMEOUT_MS: ms(300_000),
 });
 
 export interface OpsConfig {

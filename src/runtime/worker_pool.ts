@@ -18,8 +18,8 @@ interface Pending {
 }
 
 /**
- * One Deno Worker hosting sessions; requests are matched to replies by id. A watchdog runs while requests are pending:
- * no reply at all within `timeoutMs` means the Worker is hung. A hung or crashed Worker is terminated, its pending
+ * One Deno Worker hosting sessions; requests are matched to replies by id. With `timeoutMs`, a watchdog runs while
+ * requests are pending: no reply at all within it means the Worker is hung. A hung or crashed Worker is terminated, its pending
  * requests fail with 503 `worker_restarted`, and `onDeath` tells the pool to replace it.
  */
 class SessionWorker {
@@ -31,7 +31,7 @@ class SessionWorker {
   /** Requests sent and not yet answered: the pool sends new runs to the least loaded worker. */
   inFlight = 0;
 
-  constructor(readonly timeoutMs: number, readonly onDeath: (reason: string) => void) {
+  constructor(readonly timeoutMs: number | undefined, readonly onDeath: (reason: string) => void) {
     this.#worker = new Worker(new URL("./session_worker.ts", import.meta.url), { type: "module" });
     this.#worker.onmessage = (event: MessageEvent<Envelope<WorkerReply>>) => {
       const pending = this.#pending.get(event.data.id);
@@ -80,7 +80,7 @@ class SessionWorker {
   /** (Re)starts the watchdog while something is pending: each reply is progress. */
   #arm(): void {
     clearTimeout(this.#watchdog);
-    if (this.#pending.size === 0) return;
+    if (this.#pending.size === 0 || this.timeoutMs === undefined) return;
     this.#watchdog = setTimeout(() => this.kill(`no reply within ${this.timeoutMs} ms`), this.timeoutMs);
   }
 }
@@ -102,7 +102,7 @@ export interface WorkerPoolOptions {
   workers: number;
   /** onnxruntime's own log level (default "error": its warnings are noise in logs and tests). */
   ortLogLevel?: OrtLogLevel;
-  /** A Worker with pending requests and no reply for this long is replaced (default 120 s). */
+  /** A Worker with pending requests and no reply for this long is replaced (default: never, no watchdog). */
   timeoutMs?: number;
   /** Called for every session run sent (metrics). */
   onRun?: () => void;
@@ -122,7 +122,7 @@ interface Slot {
  * hangs is replaced and every session is created again on the new one (requests meanwhile wait for it).
  */
 export async function startWorkerPool(options: WorkerPoolOptions): Promise<InferenceEngine> {
-  const timeoutMs = options.timeoutMs ?? 120_000;
+  const timeoutMs = options.timeoutMs;
   const logLevel = options.ortLogLevel ?? "error";
   /** The model bytes of every live session, to recreate them on a replacement Worker. */
   const sessions = new Map<number, Uint8Array>();
