@@ -114,7 +114,7 @@ const ERRORS = {
   forbidden: { status: 403, message: 'the key "ci" lacks the `write` scope' },
   request_timeout: { status: 408, message: "the request body did not arrive within 30000 ms" },
   rate_limited: { status: 429, message: 'the key "ci" is over its 600 requests per minute; retry in 1 s' },
-  overloaded: { status: 503, message: "the server is at capacity (2 running, 16 waiting); retry in 3 s" },
+  overloaded: { status: 503, message: "the server is at capacity (2 running, 64 waiting); retry in 9 s" },
   deadline_exceeded: { status: 503, message: "the request did not finish within 120000 ms" },
   shutting_down: { status: 503, message: "the server is shutting down" },
   worker_restarted: {

@@ -12,7 +12,7 @@ const OpsEnvSchema = z.object({
   ROBUSTCHECK_REQUEST_TIMEOUT_MS: ms(120_000),
   ROBUSTCHECK_BODY_TIMEOUT_MS: ms(30_000),
   ROBUSTCHECK_MAX_IN_FLIGHT: z.coerce.number().int().min(1).optional(),
-  ROBUSTCHECK_MAX_QUEUE: z.coerce.number().int().min(0).default(16),
+  ROBUSTCHECK_MAX_QUEUE: z.coerce.number().int().min(0).default(64),
   ROBUSTCHECK_MAX_REQUESTS: z.coerce.number().int().min(1).default(256),
   ROBUSTCHECK_API_KEYS_FILE: z.string().min(1).optional(),
   ROBUSTCHECK_ALLOW_ANONYMOUS: flag,

@@ -27,7 +27,7 @@ export function defaultHttpOps(): HttpOps {
   return {
     log: createLogger({ level: "silent" }),
     metrics: createMetrics(),
-    admission: new Admission({ maxInFlight: 2, maxQueue: 16 }),
+    admission: new Admission({ maxInFlight: 2, maxQueue: 64 }),
     keys: new ApiKeys([]),
     rateLimiter: new RateLimiter(),
     requests: new RequestTracker(),
