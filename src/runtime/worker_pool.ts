@@ -135,7 +135,8 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Infer
     new SessionWorker(timeoutMs, (reason) => {
       restarts++;
       options.onRestart?.(reason);
-      if (closed) return;
+      // Before the pool has started there is nothing to restore: startWorkerPool fails instead.
+      if (closed || backend === undefined) return;
       const worker = spawn(index);
       const ready = (async () => {
         await worker.request({ kind: "init", backend: backend!, threads: options.threads, logLevel });
