@@ -103,16 +103,42 @@ export async function startServer(
     limits: config.limits,
     checkLimits: config.checkLimits,
   }, ops);
-  const server = Deno.serve({
-    port: config.port,
-    hostname: config.hostname,
-    onListen: () => {},
-    // Errors that escape Hono (none should) are answered, never fatal.
-    onError: (error) => {
-      log.error("unhandled request error", { error });
-      return new Response(null, { status: 500 });
-    },
-  }, app.fetch);
+  let stopping: Promise<void> | undefined;
+  /**
+   * Deno.serve's accept loop ends when accept fails, e.g. with EMFILE when file descriptors run out: the listener is
+   * then opened again on the same port (retrying while descriptors are short), so traffic cannot stop the service.
+   */
+  const listen = (port: number): Deno.HttpServer<Deno.NetAddr> => {
+    const listener = Deno.serve({
+      port,
+      hostname: config.hostname,
+      onListen: () => {},
+      // Errors that escape Hono (none should) are answered, never fatal.
+      onError: (error) => {
+        log.error("unhandled request error", { error });
+        return new Response(null, { status: 500 });
+      },
+    }, app.fetch);
+    const bound = listener.addr.port;
+    listener.finished.catch((error) => {
+      if (stopping) return;
+      log.error("listener failed; listening again", { error });
+      const reopen = () => {
+        if (stopping) return;
+        try {
+          server = listen(bound);
+          metrics.listenerRestarts.inc();
+          log.info("listening again", { port: server.addr.port });
+        } catch (retry) {
+          log.warn("cannot listen yet", { error: retry });
+          setTimeout(reopen, 250);
+        }
+      };
+      setTimeout(reopen, 50);
+    });
+    return listener;
+  };
+  let server = listen(config.port);
   const port = server.addr.port;
   log.info("listening", {
     url: `http://${config.hostname}:${port}`,
@@ -125,7 +151,6 @@ export async function startServer(
     maxQueue: config.ops.maxQueue,
     requestTimeoutMs: config.ops.requestTimeoutMs,
   });
-  let stopping: Promise<void> | undefined;
   return {
     port,
     registry,

@@ -65,6 +65,11 @@ export function createMetrics() {
       help: "Session Workers replaced after a crash or a hang",
       registers,
     }),
+    listenerRestarts: new Counter({
+      name: "robustcheck_listener_restarts_total",
+      help: "Times the HTTP listener was opened again after its accept loop failed (e.g. out of file descriptors)",
+      registers,
+    }),
     modelLoads: new Counter({
       name: "robustcheck_model_loads_total",
       help: "Model folders loaded, by result",
