@@ -50,8 +50,10 @@ export function createApp(
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",
     scheme: "bearer",
-    description: "An operator-issued API key (README, Limits, keys and operations). Without configured keys the " +
-      "server serves loopback clients anonymously.",
+    description: "An operator-issued API key (README, Limits, keys and operations) with scopes: `read` (models, " +
+      "metrics), `check` (predict, check), `write` (calibrate, model upload/delete, audits), `admin` (all). Health, " +
+      "readiness, this document and /docs need no key. Without configured keys the server serves loopback clients " +
+      "anonymously.",
   });
   registerHealthRoutes(app, deps);
   registerMetricsRoute(app, ops);
