@@ -19,7 +19,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ROBUSTCHECK_KV_PATH: `${kvDir}/test.kv`,
     ...env,
   });
-  const server = await startServer(config, Deno.env.get("TEST_SERVER_LOG") ? console.log : () => {});
+  const server = await startServer(config, () => {});
   return {
     ...server,
     url: `http://127.0.0.1:${server.port}`,
