@@ -7,6 +7,18 @@ const server = await Promise.resolve().then(() => startServer(loadConfig(Deno.en
   console.error(`robustcheck: ${error instanceof Error ? error.message : error}`);
   Deno.exit(1);
 });
+// A stray rejection is logged, never fatal: traffic must not be able to stop the process.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  console.error(
+    JSON.stringify({
+      time: new Date().toISOString(),
+      level: "error",
+      msg: "unhandled rejection",
+      error: String(event.reason),
+    }),
+  );
+});
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();

@@ -1,11 +1,13 @@
 import { z } from "zod";
 import { type CheckLimits, DEFAULT_CHECK_LIMITS } from "./check/options.ts";
+import { loadOpsConfig, type OpsConfig } from "./ops/config.ts";
 
 const cores = navigator.hardwareConcurrency || 1;
 
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
-  HOSTNAME: z.string().default("0.0.0.0"),
+  // Loopback by default: another address needs API keys or ROBUSTCHECK_ALLOW_ANONYMOUS=1 (src/server.ts).
+  HOSTNAME: z.string().default("127.0.0.1"),
   ROBUSTCHECK_MODELS_DIR: z.string().default("./models"),
   ROBUSTCHECK_BACKEND: z.enum(["auto", "wasm", "webgpu", "native"]).default("auto"),
   ROBUSTCHECK_THREADS: z.coerce.number().int().min(1).max(256).default(cores),
@@ -40,6 +42,8 @@ export interface Config {
   checkLimits: CheckLimits;
   storage: StorageConfig;
   uploads: UploadConfig;
+  /** Timeouts, admission, keys, CORS, logs (src/ops/config.ts). */
+  ops: OpsConfig;
 }
 
 export interface StorageConfig {
@@ -63,6 +67,8 @@ export interface Limits {
   maxPixels: number;
   /** Pixels of all images of one request together (a calibration set), from their headers. */
   maxRequestPixels: number;
+  /** A request body must arrive within this many ms (ROBUSTCHECK_BODY_TIMEOUT_MS). */
+  bodyTimeoutMs?: number;
 }
 
 /** Reads the configuration from environment variables (see README "Configuration"). */
@@ -73,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new Error(`invalid configuration: ${issues.join("; ")}`);
   }
   const c = parsed.data;
+  const ops = loadOpsConfig(env, c.ROBUSTCHECK_WORKERS);
   return {
     port: c.PORT,
     hostname: c.HOSTNAME,
@@ -85,6 +92,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxBodyBytes: c.ROBUSTCHECK_MAX_BODY_BYTES,
       maxPixels: c.ROBUSTCHECK_MAX_PIXELS,
       maxRequestPixels: c.ROBUSTCHECK_REQUEST_PIXELS,
+      bodyTimeoutMs: ops.bodyTimeoutMs,
     },
     storage: { dataDir: c.ROBUSTCHECK_DATA_DIR, databaseUrl: c.ROBUSTCHECK_DATABASE_URL },
     uploads: {
@@ -93,5 +101,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pollMs: c.ROBUSTCHECK_MODELS_POLL_MS,
     },
     checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: c.ROBUSTCHECK_MAX_COST, maxSteps: c.ROBUSTCHECK_MAX_STEPS },
+    ops,
   };
 }

@@ -4,9 +4,11 @@
  */
 export class RequestError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 422 | 429 | 503,
     readonly code: string,
     message: string,
+    /** Extra response headers, e.g. `Retry-After` on 429/503 or `WWW-Authenticate` on 401. */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }

@@ -81,7 +81,18 @@ Deno.test("openapi: image bodies come in every form the intake reads; options ar
 
 Deno.test("openapi: each error status lists its codes, with one example per code", () => {
   const predict = doc.paths["/v1/models/{id}/predict"].post.responses;
-  assert.deepEqual(Object.keys(predict).sort(), ["200", "400", "404", "413", "415", "422", "500"]);
+  assert.deepEqual(
+    Object.keys(predict).sort(),
+    ["200", "400", "401", "403", "404", "408", "413", "415", "422", "429", "500", "503"],
+  );
+  assert.deepEqual(Object.keys(predict["503"].content["application/json"].examples).sort(), [
+    "deadline_exceeded",
+    "overloaded",
+    "shutting_down",
+    "worker_restarted",
+  ]);
+  assert.deepEqual(doc.paths["/healthz"].get.security, [], "health stays open");
+  assert.deepEqual(doc.security, [{ apiKey: [] }]);
   assert.deepEqual(Object.keys(predict["415"].content["application/json"].examples), [
     "unsupported_media_type",
     "unsupported_image_format",
@@ -90,7 +101,7 @@ Deno.test("openapi: each error status lists its codes, with one example per code
   for (const { op } of operations) {
     for (const [status, response] of Object.entries(op.responses as Record<string, Doc>)) {
       const json = response.content?.["application/json"]; // a 204 has no body
-      if (json?.schema.$ref !== "#/components/schemas/Error") continue; // e.g. /readyz's 503 is a Readiness body
+      if (json?.schema.$ref !== "#/components/schemas/Error") continue; // e.g. /metrics text, /readyz's 503 is a Readiness body
       const examples = Object.entries(json.examples as Record<string, Doc>);
       assert.ok(examples.length > 0, `${op.operationId} ${status}`);
       for (const [code, example] of examples) {

@@ -13,6 +13,8 @@
  * row of a group is adversarial is that group's success; among rows succeeding at the same
  * iterate the lowest row index wins. A group's rows then leave the batch (early stop).
  * Without `isAdversarial`, all rows run all `steps` and no final forward is made.
+ *
+ * Cancellation: `signal` is checked before every classifier batch; an aborted descent throws its reason.
  */
 import type { Classifier, LossKind } from "../model/classifier.ts";
 import type { NormStrategy } from "./norms.ts";
@@ -62,6 +64,8 @@ export interface DescentProblem {
   groups: Int32Array;
   /** Success test of one row's logits (`[classes]`), or null to run without tracking. */
   isAdversarial: ((logits: Float32Array, row: number) => boolean) | null;
+  /** Checked before every batch: once aborted, the descent throws the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface GroupSuccess {
@@ -100,6 +104,7 @@ export async function descend(p: DescentProblem): Promise<DescentOutcome> {
   let active = Array.from({ length: rows }, (_, r) => r);
 
   for (let t = 0; t <= p.steps && active.length > 0; t++) {
+    p.signal?.throwIfAborted();
     const xa = gather(x, active, size);
     const last = t === p.steps;
     let grad: Float32Array | null = null;

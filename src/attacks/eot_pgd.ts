@@ -53,6 +53,8 @@ export interface EotPgdOptions {
   evalDraws: number;
   /** The defence's resize-pad range. */
   transform: ResizePadRange;
+  /** Checked before every batch (see engine.ts). */
+  signal?: AbortSignal;
 }
 
 export interface EotPgdResult extends AttackResult {
@@ -168,6 +170,7 @@ export async function eotPgd(
     gradientLabels: Int32Array.from(targets ?? labels),
     groups: Int32Array.from({ length: images }, (_, i) => i),
     isAdversarial: null,
+    signal: options.signal,
   });
 
   // Judge: the plain final iterate first, then evalDraws transformed copies, per image.
@@ -184,6 +187,7 @@ export async function eotPgd(
   const batchPixels = new Float32Array(rows * size);
   batchPixels.set(outcome.final, 0);
   batchPixels.set(judged, images * size);
+  options.signal?.throwIfAborted();
   const z = await classifier.logits(batchPixels, rows);
   const pred = argmax(z, { rows, cols: classes });
 

@@ -25,6 +25,8 @@ export interface FgsmOptions {
   targets?: ArrayLike<number>;
   /** Loss to take the gradient of (default "ce"). */
   loss?: LossKind;
+  /** Checked before each of the two batches. */
+  signal?: AbortSignal;
 }
 
 export interface FgsmCostOptions {
@@ -55,6 +57,7 @@ export async function fgsm(
     return targets ? k === targets[i] : k !== labels[i];
   };
 
+  options.signal?.throwIfAborted();
   const clean = await classifier.gradient(pixels, images, targets ?? labels, loss);
   const cleanLogits = (i: number) => clean.logits.subarray(i * classes, (i + 1) * classes);
   const open = Array.from({ length: images }, (_, i) => i).filter((i) => !adversarialAt(cleanLogits(i), i));
@@ -79,6 +82,7 @@ export async function fgsm(
   const moved = new Float32Array(rows * size);
   for (let q = 0; q < moved.length; q++) moved[q] = origin[q] + step[q];
   const stepped = rows > 0 ? linf.project(moved, origin, eps) : new Float32Array(0);
+  options.signal?.throwIfAborted();
   const z1 = rows > 0 ? await classifier.logits(stepped, rows) : new Float32Array(0);
 
   return Array.from({ length: images }, (_, i) => {

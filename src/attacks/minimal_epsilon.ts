@@ -37,6 +37,8 @@ export interface MinimalEpsilonOptions {
   randomStart: boolean;
   seed: number;
   loss?: LossKind;
+  /** Checked before every batch of every round (see engine.ts). */
+  signal?: AbortSignal;
 }
 
 export type MinimalEpsilonResult =
@@ -116,6 +118,7 @@ export async function minimalEpsilon(
       gradientLabels: Int32Array.from(subset, (i) => labels[i]),
       groups: Int32Array.from(subset, (_, k) => k),
       isAdversarial: (z, k) => argmax(z, { rows: 1, cols: classes })[0] !== labels[subset[k]],
+      signal: options.signal,
     });
     subset.forEach((i, k) => {
       evaluations[i] = addEvaluations(evaluations[i], outcome.evaluations[k]);
@@ -123,6 +126,7 @@ export async function minimalEpsilon(
     return outcome.success.map((s) => s !== null);
   };
 
+  options.signal?.throwIfAborted();
   const clean = await classifier.logits(pixels, images);
   const cleanPred = argmax(clean, { rows: images, cols: classes });
   evaluations.forEach((e) => e.forwardRows += 1);

@@ -39,6 +39,8 @@ export interface PgdOptions {
   labels: ArrayLike<number>;
   /** One target class per image; present = targeted attack. */
   targets?: ArrayLike<number>;
+  /** Stops the attack between batches (see engine.ts). */
+  signal?: AbortSignal;
 }
 
 export interface PgdCostOptions {
@@ -130,6 +132,7 @@ export async function pgd(
       const i = groups[r];
       return targets ? k === targets[i] : k !== labels[i];
     },
+    signal: options.signal,
   });
   return Array.from({ length: images }, (_, i) => {
     const target = targets ? targets[i] : null;

@@ -63,7 +63,8 @@ export async function runGradientModel(
   dims: readonly number[],
   labels: readonly number[],
 ): Promise<GradientOutputs> {
-  const session = await ort.InferenceSession.create(bytes);
+  // Severity 3 (errors only): onnxruntime's warnings about unused initializers of derived graphs are noise.
+  const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
   try {
     const out = await session.run({
       pixels: new ort.Tensor("float32", pixels, dims),

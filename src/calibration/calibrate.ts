@@ -18,10 +18,13 @@ export async function calibrate(input: {
   targetFpr: number;
   store: CalibrationStore;
   now?: Date;
+  /** Checked before every image. */
+  signal?: AbortSignal;
 }): Promise<CalibrationResult> {
   const { classifier, images, squeezers } = input;
   const scores: number[] = [];
   for (const pixels of images) {
+    input.signal?.throwIfAborted();
     const clean = await classifier.logits(pixels, 1);
     scores.push((await squeezeScores(classifier, pixels, clean, squeezers)).joint);
   }

@@ -58,6 +58,8 @@ export interface ProbeContext {
   screeningLogits: Float32Array;
   squeezeThreshold: SqueezeThreshold;
   timed<T>(stage: string, work: () => T | Promise<T>): Promise<T>;
+  /** The request's cancellation (deadline, client gone, shutdown): pass it to every attack. */
+  signal?: AbortSignal;
 }
 
 /** An adversarial image a probe found, offered to `return`. */

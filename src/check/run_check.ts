@@ -43,6 +43,8 @@ export interface RunCheckInput {
   options: EffectiveOptions;
   threshold: SqueezeThreshold;
   budget: number;
+  /** Checked between stages and passed to every probe; an aborted check throws its reason. */
+  signal?: AbortSignal;
 }
 
 /** The per-image check: one batched screening pass → each probe → score → verdict. */
@@ -82,6 +84,7 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
     screening.set(r, offset);
     offset += r.length;
   }
+  input.signal?.throwIfAborted();
   const screeningLogits = await timed("screeningForwardMs", () => classifier.logits(screening, offset / pixels.length));
   const cleanLogits = screeningLogits.subarray(0, classes);
   const prediction = rankPrediction(cleanLogits, names, options.topK);
@@ -111,6 +114,7 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
     const rowCount = rows[i + 1].length / pixels.length;
     const probeLogits = screeningLogits.subarray(row * classes, (row + rowCount) * classes);
     row += rowCount;
+    input.signal?.throwIfAborted();
     const outcome = await probe.run(settings, {
       classifier,
       pixels,
@@ -123,6 +127,7 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
       screeningLogits: probeLogits,
       squeezeThreshold: input.threshold,
       timed,
+      signal: input.signal,
     });
     if (probe.report === "section") sections[probe.key] = outcome.section;
     else (sections.probes as AttackReport[]).push(...outcome.section);

@@ -26,6 +26,8 @@ export interface CheckServiceInput {
   rawOptions: unknown;
   calibrations: CalibrationLookup;
   limits: CheckLimits;
+  /** The request's cancellation, passed down to every attack loop. */
+  signal?: AbortSignal;
 }
 
 /** The manifest's check layer (validated by the registry when the model loaded), then the request's. */
@@ -70,7 +72,14 @@ export async function checkImage(input: CheckServiceInput): Promise<CheckReport>
       manifestThreshold: manifest.defaults?.squeezeThreshold,
     })
     : { value: null, source: "none" };
-  return await runCheck({ classifier, pixels: input.pixels, options, threshold, budget: limits.maxCost });
+  return await runCheck({
+    classifier,
+    pixels: input.pixels,
+    options,
+    threshold,
+    budget: limits.maxCost,
+    signal: input.signal,
+  });
 }
 
 /** The squeeze threshold a check with default options would use (GET /v1/models/{id}). */

@@ -43,7 +43,7 @@ function stubApp() {
     engine,
     calibrations,
     decoder,
-    limits: { maxBodyBytes: 1_000_000, maxPixels: 1_000_000, maxRequestPixels: 1_000_000 },
+    limits: { maxBodyBytes: 1_000_000, maxPixels: 1_000_000, maxRequestPixels: 10_000_000 },
     maxModelBytes: 1_000_000,
     checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: 5000 },
   });

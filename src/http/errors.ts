@@ -1,18 +1,28 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { RequestError } from "../errors.ts";
+import type { Logger } from "../ops/log.ts";
+import { ClientGone } from "./middleware/ops.ts";
 
 export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
   return { error: { code, message } };
 }
 
-/** Client errors keep their status and code; anything else is logged and answered as a 500. */
-export function handleError(error: Error, c: Context): Response {
-  if (error instanceof RequestError) return c.json(errorBody(error.code, error.message), error.status);
+/**
+ * Client errors keep their status, code and headers; work stopped because the client left answers 499 (nobody reads
+ * it); anything else is logged and answered as a 500.
+ */
+export function handleError(error: Error, c: Context, log?: Logger): Response {
+  if (error instanceof RequestError) {
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+    return c.json(errorBody(error.code, error.message), error.status);
+  }
+  if (error instanceof ClientGone) return new Response(null, { status: 499 });
   if (error instanceof HTTPException) {
     return c.json(errorBody(error.status === 413 ? "payload_too_large" : "http_error", error.message), error.status);
   }
-  console.error(error);
+  if (log) log.error("internal error", { requestId: c.get("requestId"), error });
+  else console.error(error);
   return c.json(errorBody("internal_error", "the server failed to handle this request"), 500);
 }
 

@@ -101,6 +101,7 @@ const ERRORS = {
     message: "request body is not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)",
   },
   invalid_multipart: { status: 400, message: "the multipart body could not be parsed" },
+  incomplete_body: { status: 400, message: "the request body was cut off: connection reset by peer" },
   unknown_model: { status: 404, message: 'no model with id "nope"' },
   payload_too_large: { status: 413, message: "request body exceeds the limit of 10000000 bytes" },
   image_too_large: { status: 413, message: "the image is 9000×9000 = 81000000 pixels; the limit is 40000000" },
@@ -120,10 +121,6 @@ const ERRORS = {
     message: "maxCost: these options need up to 64431 forward-pass equivalents; the limit is 50000",
   },
   invalid_body: { status: 400, message: "the upload could not be read (Body can not be decoded as form data)" },
-  forbidden: {
-    status: 403,
-    message: "models can only be uploaded or deleted from the server's own machine (loopback) until API keys exist",
-  },
   read_only_model: { status: 409, message: 'model "fashion-cnn" is a read-only seed from the models directory' },
   label_set_conflict: {
     status: 409,
@@ -146,24 +143,53 @@ const ERRORS = {
   },
   internal_error: { status: 500, message: "the server failed to handle this request" },
   uploads_unavailable: { status: 503, message: "this server has no model database" },
+  unauthorized: { status: 401, message: "this route needs `Authorization: Bearer <API key>`" },
+  forbidden: { status: 403, message: 'the key "ci" lacks the `write` scope' },
+  request_timeout: { status: 408, message: "the request body did not arrive within 30000 ms" },
+  rate_limited: { status: 429, message: 'the key "ci" is over its 600 requests per minute; retry in 1 s' },
+  overloaded: { status: 503, message: "the server is at capacity (2 running, 64 waiting); retry in 9 s" },
+  deadline_exceeded: { status: 503, message: "the request did not finish within 120000 ms" },
+  shutting_down: { status: 503, message: "the server is shutting down" },
+  worker_restarted: {
+    status: 503,
+    message: "the inference Worker failed and is being replaced; retry the request",
+  },
 } as const;
 type ErrorCode = keyof typeof ERRORS;
 type ErrorStatus = (typeof ERRORS)[ErrorCode]["status"];
 
 const STATUS_MEANING: Record<ErrorStatus, string> = {
   400: "Malformed body",
-  403: "Not allowed for this client",
+  401: "No API key, or an unknown one (with `WWW-Authenticate: Bearer`)",
+  403: "The key lacks the route's scope (or, with no keys configured, a write from a non-loopback client)",
+  408: "The request body arrived too slowly",
+  429: "The key is over its rate (with `Retry-After`)",
+  503: "Not now: at capacity (with `Retry-After`), past the deadline, shutting down, a Worker restarted, no database",
   404: "Unknown model",
   413: "Body or image over the limits",
   409: "Conflicts with what is stored",
   415: "Unsupported content or image type",
   422: "The request is well-formed but cannot be processed",
   500: "A server fault (logged; never caused by input)",
-  503: "Temporarily unavailable",
 };
+
+/** What every authenticated route can answer (src/http/middleware): keys, scopes, rates, load, deadline, shutdown. */
+const ACCESS_ERRORS: ErrorCode[] = [
+  "unauthorized",
+  "forbidden",
+  "rate_limited",
+  "overloaded",
+  "deadline_exceeded",
+  "shutting_down",
+];
+
+/** What a route running the model can answer besides its own errors. */
+export const MODEL_WORK_ERRORS: ErrorCode[] = ["worker_restarted"];
 
 /** What reading one image body (intake) can answer. */
 export const IMAGE_BODY_ERRORS: ErrorCode[] = [
+  "request_timeout",
+  "incomplete_body",
   "invalid_json",
   "invalid_multipart",
   "payload_too_large",
@@ -175,10 +201,13 @@ export const IMAGE_BODY_ERRORS: ErrorCode[] = [
   "undecodable_image",
 ];
 
-/** The error responses of a route: one per status, listing its codes, with one example per code. */
+/**
+ * The error responses of a route that needs a key: one per status, listing its codes and the access errors, with one
+ * example per code.
+ */
 export function errorResponses(codes: ErrorCode[]): Partial<Record<ErrorStatus, ResponseConfig>> {
   const byStatus = new Map<ErrorStatus, ErrorCode[]>();
-  for (const code of [...codes, "internal_error" as const]) {
+  for (const code of new Set([...codes, ...ACCESS_ERRORS, "internal_error" as const])) {
     byStatus.set(ERRORS[code].status, [...(byStatus.get(ERRORS[code].status) ?? []), code]);
   }
   const responses: Partial<Record<ErrorStatus, ResponseConfig>> = {};

@@ -57,7 +57,8 @@ class DecodeWorker {
 /**
  * A fixed number of decode Workers with a FIFO queue in front: at most `size` images are decoded at
  * once (each within its pixel limit), so decoding never blocks the main thread and its memory is
- * bounded by `size` × one image at the limit. A job whose signal is aborted while it waits is dropped.
+ * bounded by `size` × one image at the limit. A job whose signal is aborted is dropped: while it waits, it leaves the
+ * queue; while it runs, its Worker is replaced (so a cancelled request stops costing a decode).
  * A Worker that crashes is replaced; its image gets 422 `undecodable_image`.
  */
 export class DecodePool {
@@ -76,7 +77,9 @@ export class DecodePool {
     if (this.#closed) return Promise.reject(new Error("the decode pool is closed"));
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job, signal, resolve, reject });
+      const queued: Queued = { job, signal, resolve, reject };
+      signal?.addEventListener("abort", () => this.#drop(queued), { once: true });
+      this.#queue.push(queued);
       this.#dispatch();
     });
   }
@@ -118,6 +121,18 @@ export class DecodePool {
     worker.current = undefined;
     if (reply.ok) job.resolve({ pixels: reply.pixels, source: reply.source, decodeMs: reply.decodeMs });
     else job.reject(new RequestError(reply.status, reply.code, reply.message));
+    this.#dispatch();
+  }
+
+  #drop(queued: Queued): void {
+    const waiting = this.#queue.indexOf(queued);
+    if (waiting >= 0) this.#queue.splice(waiting, 1);
+    const running = this.#workers.find((w) => w.current?.job === queued.job);
+    queued.reject(queued.signal!.reason);
+    if (!running || this.#closed) return;
+    running.current = undefined;
+    running.terminate();
+    this.#workers = this.#workers.map((w) => (w === running ? this.#spawn() : w));
     this.#dispatch();
   }
 

@@ -31,17 +31,19 @@ Deno.test("decode pool: at most `size` images decode at once; results come back 
   }
 });
 
-Deno.test("decode pool: images still waiting when their signal aborts are dropped, not decoded", async () => {
+Deno.test("decode pool: images whose signal aborts are dropped, waiting or running; the pool keeps working", async () => {
   const pool = new DecodePool(1);
   try {
     const cancel = new AbortController();
     const first = pool.decode({ bytes: greyPng(64, 64), maxPixels: 1e6, spec }, cancel.signal);
     const waiting = pool.decode({ bytes: greyPng(64, 64), maxPixels: 1e6, spec }, cancel.signal);
     cancel.abort(new Error("stop"));
-    await first; // already running: it finishes
+    await assert.rejects(first, /stop/, "running: its Worker is replaced");
     await assert.rejects(waiting, /stop/);
     assert.equal(pool.queued, 0);
     await assert.rejects(pool.decode({ bytes: greyPng(4, 4), maxPixels: 1e6, spec }, cancel.signal), /stop/);
+    const after = await pool.decode({ bytes: greyPng(4, 4, { value: () => 200 }), maxPixels: 1e6, spec });
+    assert.equal(Math.round(after.pixels[0] * 255), 200);
   } finally {
     pool.close();
   }

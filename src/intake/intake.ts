@@ -23,11 +23,19 @@ export interface ImageIntake {
   decodeMs: number;
 }
 
-/** Request → bounded body → header checked against the limits → decoded off the main thread → model-sized pixels. */
-export async function intakeImage(request: Request, spec: Spec, deps: IntakeDeps): Promise<ImageIntake> {
-  const body = await readImageBody(request, deps.limits.maxBodyBytes);
+/**
+ * Request → bounded body (within `limits.bodyTimeoutMs`) → header checked against the limits → decoded off the main
+ * thread → model-sized pixels. An aborted `signal` stops the body read and drops a decode still waiting.
+ */
+export async function intakeImage(
+  request: Request,
+  spec: Spec,
+  deps: IntakeDeps,
+  signal?: AbortSignal,
+): Promise<ImageIntake> {
+  const body = await readImageBody(request, deps.limits.maxBodyBytes, { timeoutMs: deps.limits.bodyTimeoutMs, signal });
   checkPixelLimit(readImageHeader(body.bytes), deps.limits.maxPixels);
-  const decoded = await deps.decoder.decode({ bytes: body.bytes, maxPixels: deps.limits.maxPixels, spec });
+  const decoded = await deps.decoder.decode({ bytes: body.bytes, maxPixels: deps.limits.maxPixels, spec }, signal);
   return { ...decoded, options: body.options };
 }
 
@@ -35,12 +43,13 @@ export async function intakeImage(request: Request, spec: Spec, deps: IntakeDeps
  * Several images (a calibration set) → model-sized pixels, in order. Every header is checked first:
  * each image against `maxPixels`, all together against `maxRequestPixels`; then they are decoded on
  * the pool (its size bounds the parallelism). The first failure names the image and cancels the
- * images still waiting.
+ * images still waiting, as does an aborted `signal`.
  */
 export async function decodeImagesToPixels(
   images: Uint8Array[],
   spec: Spec,
   deps: IntakeDeps,
+  signal?: AbortSignal,
 ): Promise<Float32Array[]> {
   const { maxPixels, maxRequestPixels } = deps.limits;
   let total = 0;
@@ -61,6 +70,7 @@ export async function decodeImagesToPixels(
     );
   }
   const cancel = new AbortController();
+  signal?.addEventListener("abort", () => cancel.abort(signal.reason), { once: true });
   const decoded = images.map((bytes, i) =>
     deps.decoder.decode({ bytes, maxPixels, spec }, cancel.signal).catch((error): never => {
       if (cancel.signal.aborted) throw error;

@@ -6,13 +6,24 @@ export interface ImageBody {
   options?: unknown;
 }
 
+/** How long a body may take to arrive, and a cancellation (client gone, shutdown) that stops the read. */
+export interface BodyReadOptions {
+  /** The whole body must arrive within this many ms of the read starting (slow uploads get 408). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 /**
  * Reads an image from (a) a raw body with an `image/*` (or octet-stream) content type,
  * (b) multipart/form-data field `image` (+ optional `options` JSON field), or
  * (c) JSON `{"image": "<base64 or data URL>", "options": {...}}`.
  * The byte limit is enforced while streaming, before anything is parsed.
  */
-export async function readImageBody(request: Request, maxBytes: number): Promise<ImageBody> {
+export async function readImageBody(
+  request: Request,
+  maxBytes: number,
+  options: BodyReadOptions = {},
+): Promise<ImageBody> {
   const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (!type) {
     throw new RequestError(
@@ -21,7 +32,7 @@ export async function readImageBody(request: Request, maxBytes: number): Promise
       "missing Content-Type; send image/*, multipart/form-data or application/json",
     );
   }
-  const body = await readLimited(request, maxBytes);
+  const body = await readLimited(request, maxBytes, options);
   if (type.startsWith("image/") || type === "application/octet-stream") return { bytes: body };
   if (type === "multipart/form-data") return await fromMultipart(body, request.headers.get("content-type")!);
   if (type === "application/json") return fromJson(body);
@@ -32,22 +43,53 @@ export async function readImageBody(request: Request, maxBytes: number): Promise
   );
 }
 
-async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+/**
+ * Streams the body up to `maxBytes`. A body that has not fully arrived within `timeoutMs`, or whose
+ * request is cancelled, stops the read (the stream is cancelled, so a stalled upload holds nothing).
+ */
+async function readLimited(request: Request, maxBytes: number, options: BodyReadOptions): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
   if (!request.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = request.body.getReader();
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw tooLarge(maxBytes);
+  const stop = Promise.withResolvers<never>();
+  let failure: { error: unknown } | undefined;
+  const fail = (error: unknown) => {
+    failure ??= { error };
+    stop.reject(error);
+    reader.cancel().catch(() => {});
+  };
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(
+    () =>
+      fail(new RequestError(408, "request_timeout", `the request body did not arrive within ${options.timeoutMs} ms`)),
+    options.timeoutMs,
+  );
+  const onAbort = () => fail(options.signal!.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  stop.promise.catch(() => {});
+  try {
+    options.signal?.throwIfAborted();
+    while (true) {
+      const { done, value } = await Promise.race([reader.read(), stop.promise]).catch((error) => {
+        if (failure) throw failure.error;
+        // The connection broke mid-body (client gone, or the server stopped reading it).
+        throw new RequestError(400, "incomplete_body", `the request body was cut off: ${(error as Error).message}`);
+      });
+      // A cancelled read may report `done` before the race sees why it was cancelled.
+      if (failure) throw failure.error;
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw tooLarge(maxBytes);
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
   }
   const out = new Uint8Array(total);
   let offset = 0;
@@ -109,9 +151,10 @@ export function decodeBase64(text: string): Uint8Array {
 export async function readImagesBody(
   request: Request,
   maxBytes: number,
+  readOptions: BodyReadOptions = {},
 ): Promise<{ images: Uint8Array[]; options?: unknown }> {
   const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  const body = await readLimited(request, maxBytes);
+  const body = await readLimited(request, maxBytes, readOptions);
   if (type === "multipart/form-data") {
     let form: FormData;
     try {

@@ -14,6 +14,8 @@ function countingEngine() {
     backend: "wasm",
     threads: 1,
     workers: 1,
+    restarts: 0,
+    killWorker: () => {},
     createSession(): Promise<SessionHandle> {
       const session: SessionHandle = {
         info: {

@@ -12,8 +12,12 @@ export interface InferenceEngine {
   readonly backend: BackendName;
   readonly threads: number;
   readonly workers: number;
+  /** Workers replaced after a crash or a hang since start (GET /readyz). */
+  readonly restarts: number;
   createSession(bytes: Uint8Array): Promise<SessionHandle>;
   /** Derives gradient graphs in a Worker, so a large model does not stall the main thread. */
   deriveGradients(request: DeriveRequest): Promise<DerivedGradients>;
+  /** Terminates Worker `index` as a crash would (tests: in-flight work gets 503, the Worker is replaced). */
+  killWorker(index: number): void;
   close(): void;
 }

@@ -18,6 +18,8 @@ function counting(engine: InferenceEngine): InferenceEngine & { created: number;
     backend: engine.backend,
     threads: engine.threads,
     workers: engine.workers,
+    restarts: 0,
+    killWorker: (index: number) => engine.killWorker(index),
     close: () => engine.close(),
     async createSession(bytes: Uint8Array) {
       const session = await engine.createSession(bytes);

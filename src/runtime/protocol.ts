@@ -4,6 +4,8 @@ import type { LossKind } from "../model/classifier.ts";
 
 export type BackendName = "wasm" | "webgpu" | "native";
 export type BackendChoice = BackendName | "auto";
+/** onnxruntime's log severities, most verbose first. */
+export type OrtLogLevel = "verbose" | "info" | "warning" | "error" | "fatal";
 
 /** A tensor as it crosses the Worker boundary (buffers are transferred, not copied). */
 export interface TensorPayload {
@@ -38,7 +40,7 @@ export type DerivedGradients =
   | { ok: false; reason: string; unsupported: string[] };
 
 export type WorkerRequest =
-  | { kind: "init"; backend: BackendChoice; threads: number }
+  | { kind: "init"; backend: BackendChoice; threads: number; logLevel: OrtLogLevel }
   | { kind: "create"; sessionId: number; bytes: Uint8Array }
   | { kind: "run"; sessionId: number; feeds: Record<string, TensorPayload>; fetches: string[] }
   | { kind: "release"; sessionId: number }

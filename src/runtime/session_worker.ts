@@ -11,6 +11,7 @@ import type {
   DerivedGradients,
   DeriveRequest,
   Envelope,
+  OrtLogLevel,
   SessionInfo,
   TensorPayload,
   WorkerReply,
@@ -20,12 +21,14 @@ import type {
 interface OrtModule {
   InferenceSession: { create(bytes: Uint8Array, opts?: InferenceSession.SessionOptions): Promise<InferenceSession> };
   Tensor: new (type: "float32" | "int64", data: Float32Array | BigInt64Array, dims: number[]) => Tensor;
-  env: { wasm: { numThreads?: number; simd?: boolean } };
+  env: { wasm: { numThreads?: number; simd?: boolean }; logLevel?: OrtLogLevel };
 }
 
 let ort: OrtModule | undefined;
 let backend: BackendName = "wasm";
 let threads = 1;
+/** onnxruntime's severity as a number (0 verbose … 4 fatal), for session options. */
+let logSeverity: 0 | 1 | 2 | 3 | 4 = 3;
 const sessions = new Map<number, InferenceSession>();
 /** Runs are serialised: one WASM instance cannot run two graphs at once. */
 let queue: Promise<unknown> = Promise.resolve();
@@ -56,7 +59,10 @@ async function withoutLocation<T>(load: () => Promise<T>): Promise<T> {
   }
 }
 
-async function init(choice: BackendChoice, threadCount: number): Promise<BackendName> {
+const SEVERITY: Record<OrtLogLevel, 0 | 1 | 2 | 3 | 4> = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 };
+
+async function init(choice: BackendChoice, threadCount: number, logLevel: OrtLogLevel): Promise<BackendName> {
+  logSeverity = SEVERITY[logLevel];
   const order: BackendName[] = choice === "auto" ? ["native", "webgpu", "wasm"] : [choice];
   let lastError: unknown;
   for (const name of order) {
@@ -67,6 +73,7 @@ async function init(choice: BackendChoice, threadCount: number): Promise<Backend
       // cannot start; its CPU side stays single-threaded (the GPU does the work).
       threads = name === "webgpu" ? 1 : threadCount;
       if (name !== "native") ort.env.wasm.numThreads = threads;
+      ort.env.logLevel = logLevel;
       return name;
     } catch (error) {
       lastError = error;
@@ -76,9 +83,10 @@ async function init(choice: BackendChoice, threadCount: number): Promise<Backend
 }
 
 function sessionOptions(): InferenceSession.SessionOptions {
-  if (backend === "native") return { intraOpNumThreads: threads, interOpNumThreads: 1 };
-  if (backend === "webgpu") return { executionProviders: ["webgpu"] };
-  return { executionProviders: ["wasm"] };
+  const log = { logSeverityLevel: logSeverity };
+  if (backend === "native") return { ...log, intraOpNumThreads: threads, interOpNumThreads: 1 };
+  if (backend === "webgpu") return { ...log, executionProviders: ["webgpu"] };
+  return { ...log, executionProviders: ["wasm"] };
 }
 
 function describe(values: readonly InferenceSession.ValueMetadata[]): SessionInfo["inputs"] {
@@ -111,7 +119,7 @@ function derive(req: DeriveRequest): DerivedGradients {
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
   switch (req.kind) {
     case "init":
-      return { ok: true, backend: await init(req.backend, req.threads), threads };
+      return { ok: true, backend: await init(req.backend, req.threads, req.logLevel), threads };
     case "create": {
       if (!ort) throw new Error("worker not initialised");
       const session = await ort.InferenceSession.create(req.bytes, sessionOptions());

@@ -45,13 +45,14 @@ export async function startMain(env: Record<string, string>) {
   const lines: string[] = [];
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
-  while (!buffer.includes("listening on")) {
+  // The start-up log is JSON lines; `listening` carries the URL.
+  while (!buffer.includes('"msg":"listening"')) {
     const { value, done } = await reader.read();
     if (done) throw new Error(`server exited: ${buffer}`);
     buffer += value;
   }
   lines.push(...buffer.split("\n"));
-  const port = Number(/listening on http:\/\/[^:]+:(\d+)/.exec(buffer)![1]);
+  const port = Number(/"url":"http:\/\/[^:]+:(\d+)"/.exec(buffer)![1]);
   return {
     url: `http://127.0.0.1:${port}`,
     lines,

@@ -33,6 +33,7 @@ export const fgsmProbe: Probe<"fgsm", typeof FgsmLayer, FgsmSettings, AttackRepo
           labels: [context.label],
           eps: settings.eps,
           targets: context.targets,
+          signal: context.signal,
         }),
     );
     return {

@@ -92,6 +92,7 @@ export const minimalEpsilonProbe: Probe<
           ...m,
           labels: [context.label],
           seed: stageSeed(context.seed, STAGE.minimalEpsilon),
+          signal: context.signal,
         }),
     );
     const section = {

@@ -104,6 +104,7 @@ export const pgdProbe: Probe<"pgd", typeof PgdLayer, PgdSettings[], AttackReport
           seed: stageSeed(context.seed, STAGE.pgd + i),
           labels: [context.label],
           targets: context.targets,
+          signal: context.signal,
         });
         section.push(describeAttack(r, p.randomStart, names));
         if (r.success) {

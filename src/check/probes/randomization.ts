@@ -188,6 +188,7 @@ export const randomizationProbe: Probe<
           samples: e.samples,
           evalDraws: r.draws,
           transform: { minSize: r.minSize, maxSize: r.maxSize, canvas: r.canvas },
+          signal: context.signal,
         }));
       eot = {
         ...describeAttack(result, false, names),

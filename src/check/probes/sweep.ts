@@ -94,7 +94,9 @@ export const sweepProbe: Probe<"sweep", typeof SweepLayer, SweepSettings, SweepS
         gradientLabels: new Int32Array(rows).fill(target ?? label),
         groups: Int32Array.from({ length: rows }, (_, r) => r),
         isAdversarial: null,
+        signal: context.signal,
       });
+      context.signal?.throwIfAborted();
       const logits = await classifier.logits(outcome.final, rows);
       const probabilities = softmax(logits, { rows, cols: classes });
       const candidates: Candidate[] = [];

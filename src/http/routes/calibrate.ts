@@ -7,7 +7,14 @@ import { decodeImagesToPixels } from "../../intake/intake.ts";
 import { readImagesBody } from "../../intake/read_body.ts";
 import { type AppDeps, requireModel } from "../context.ts";
 import { CALIBRATE_OPTIONS_EXAMPLE, CALIBRATION_RESULT_EXAMPLE } from "../examples.ts";
-import { errorResponses, IMAGE_BODY_ERRORS, imagesBodyContent, ModelIdParam, VersionQuery } from "../schemas.ts";
+import {
+  errorResponses,
+  IMAGE_BODY_ERRORS,
+  imagesBodyContent,
+  MODEL_WORK_ERRORS,
+  ModelIdParam,
+  VersionQuery,
+} from "../schemas.ts";
 
 const MAX_CALIBRATION_IMAGES = 5000;
 
@@ -51,7 +58,13 @@ const calibrateRoute = createRoute({
       description: "The stored calibration",
       content: { "application/json": { schema: CalibrationResultSchema, example: CALIBRATION_RESULT_EXAMPLE } },
     },
-    ...errorResponses(["unknown_model", ...IMAGE_BODY_ERRORS, "invalid_options", "limit_exceeded"]),
+    ...errorResponses([
+      "unknown_model",
+      ...IMAGE_BODY_ERRORS,
+      ...MODEL_WORK_ERRORS,
+      "invalid_options",
+      "limit_exceeded",
+    ]),
   },
 });
 
@@ -59,7 +72,11 @@ export function registerCalibrateRoute(app: OpenAPIHono, deps: AppDeps): void {
   app.openAPIRegistry.registerPath(calibrateRoute);
   app.post("/v1/models/:id/calibrate", async (c) => {
     const model = await requireModel(deps.registry, c.req.param("id"), c.req.query("version"));
-    const body = await readImagesBody(c.req.raw, deps.limits.maxBodyBytes);
+    const signal = c.get("requestSignal");
+    const body = await readImagesBody(c.req.raw, deps.limits.maxBodyBytes, {
+      timeoutMs: deps.limits.bodyTimeoutMs,
+      signal,
+    });
     const parsed = CalibrateOptionsSchema.safeParse(body.options ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -70,13 +87,15 @@ export function registerCalibrateRoute(app: OpenAPIHono, deps: AppDeps): void {
       throw new RequestError(422, "limit_exceeded", `maxCalibrationImages: at most ${MAX_CALIBRATION_IMAGES} images`);
     }
     const squeezers = parsed.data.squeezers ?? defaultSqueezers(model);
-    const images = await decodeImagesToPixels(body.images, model.manifest.input, deps);
+    const images = await decodeImagesToPixels(body.images, model.manifest.input, deps, signal);
+    await c.get("admit")();
     const result = await calibrate({
       classifier: model,
       images,
       squeezers,
       targetFpr: parsed.data.fpr,
       store: deps.calibrations,
+      signal,
     });
     return c.json(result);
   });

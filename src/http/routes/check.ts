@@ -2,10 +2,18 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { checkImage } from "../../check/service.ts";
 import { type CheckLimits, CheckOptionsSchema } from "../../check/options.ts";
 import { RequestError } from "../../errors.ts";
+import type { Metrics } from "../../ops/metrics.ts";
 import { intakeImage } from "../../intake/intake.ts";
 import { type AppDeps, requireModel } from "../context.ts";
 import { CHECK_OPTIONS_EXAMPLE, CHECK_REPORT_EXAMPLE } from "../examples.ts";
-import { errorResponses, IMAGE_BODY_ERRORS, imageBodyContent, ModelIdParam, VersionQuery } from "../schemas.ts";
+import {
+  errorResponses,
+  IMAGE_BODY_ERRORS,
+  imageBodyContent,
+  MODEL_WORK_ERRORS,
+  ModelIdParam,
+  VersionQuery,
+} from "../schemas.ts";
 import { CheckReportSchema } from "./check_schema.ts";
 
 /**
@@ -46,16 +54,28 @@ const checkRoute = createRoute({
       description: "The report",
       content: { "application/json": { schema: CheckReportSchema, example: CHECK_REPORT_EXAMPLE } },
     },
-    ...errorResponses(["unknown_model", ...IMAGE_BODY_ERRORS, "invalid_options", "limit_exceeded"]),
+    ...errorResponses([
+      "unknown_model",
+      ...IMAGE_BODY_ERRORS,
+      ...MODEL_WORK_ERRORS,
+      "invalid_options",
+      "limit_exceeded",
+    ]),
   },
 });
 
-export function registerCheckRoute(app: OpenAPIHono, deps: AppDeps & { checkLimits: CheckLimits }): void {
+export function registerCheckRoute(
+  app: OpenAPIHono,
+  deps: AppDeps & { checkLimits: CheckLimits },
+  metrics?: Metrics,
+): void {
   app.openAPIRegistry.registerPath(checkRoute);
   app.post("/v1/models/:id/check", async (c) => {
     const start = performance.now();
     const model = await requireModel(deps.registry, c.req.param("id"), c.req.query("version"));
-    const image = await intakeImage(c.req.raw, model.manifest.input, deps);
+    const signal = c.get("requestSignal");
+    const image = await intakeImage(c.req.raw, model.manifest.input, deps, signal);
+    await c.get("admit")();
     const rawOptions = image.options ?? parseQueryOptions(c.req.query("options"));
     const report = await checkImage({
       classifier: model,
@@ -63,9 +83,11 @@ export function registerCheckRoute(app: OpenAPIHono, deps: AppDeps & { checkLimi
       rawOptions,
       calibrations: deps.calibrations,
       limits: deps.checkLimits,
+      signal,
     });
     report.timings.decodeMs = image.decodeMs;
     report.timings.requestMs = performance.now() - start;
+    for (const [stage, ms] of Object.entries(report.timings)) metrics?.stages.observe({ stage }, ms / 1000);
     return c.json({ ...report, image: image.source });
   });
 }

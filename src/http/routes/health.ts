@@ -7,6 +7,7 @@ const healthRoute = createRoute({
   operationId: "healthz",
   tags: ["health"],
   summary: "The process is alive",
+  security: [],
   responses: {
     200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } },
   },
@@ -17,6 +18,8 @@ const ReadySchema = z.object({
   backend: z.string(),
   threads: z.number().int(),
   workers: z.number().int(),
+  /** Session Workers replaced after a crash or a hang since start. */
+  workerRestarts: z.number().int(),
   models: z.array(z.object({ id: z.string(), gradient: z.enum(["exact", "spsa"]) })),
   failures: z.array(z.object({ folder: z.string(), error: z.string() })),
 }).openapi("Readiness");
@@ -27,7 +30,9 @@ const readyRoute = createRoute({
   operationId: "readyz",
   tags: ["health"],
   summary: "Models are loaded; which backend runs them",
-  description: "503 when no model could be loaded.",
+  security: [],
+  description: "503 when no model could be loaded. Failed model folders are named relative to the models " +
+    "directory (no absolute paths).",
   responses: {
     200: { description: "Ready", content: { "application/json": { schema: ReadySchema } } },
     503: { description: "No model loaded", content: { "application/json": { schema: ReadySchema } } },
@@ -43,9 +48,17 @@ export function registerHealthRoutes(app: OpenAPIHono, deps: AppDeps): void {
       backend: deps.engine.backend,
       threads: deps.engine.threads,
       workers: deps.engine.workers,
+      workerRestarts: deps.engine.restarts,
       models,
-      failures: [...deps.registry.failures],
+      failures: deps.registry.failures.map((f) => withoutPaths(f)),
     };
     return models.length > 0 ? c.json(body, 200) : c.json(body, 503);
   });
+}
+
+/** A failure as a client may see it: the folder's name, and the error without the server's directories. */
+function withoutPaths(failure: { folder: string; error: string }): { folder: string; error: string } {
+  const name = failure.folder.split(/[\\/]/).filter(Boolean).pop() ?? failure.folder;
+  const error = failure.error.replaceAll(failure.folder, name).replace(/(?:[A-Za-z]:)?(?:[\\/][\w.@+-]+){2,}/g, "…");
+  return { folder: name, error };
 }

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { RequestError } from "../../errors.ts";
 import { ManifestError, parseManifest } from "../../registry/load_manifest.ts";
 import { sha256Hex } from "../../registry/registry.ts";
 import type { UploadedModels } from "../../registry/uploaded.ts";
+import type { BodyReadOptions } from "../../intake/read_body.ts";
 import { type AppDeps, parseVersion } from "../context.ts";
 import { errorResponses, ModelIdParam, ModelInfoSchema, VersionQuery } from "../schemas.ts";
 import { describeModel } from "./models.ts";
@@ -62,7 +62,7 @@ const uploadRoute = createRoute({
     `ONNX bytes (application/octet-stream) with the manifest as URL-encoded JSON in the \`manifest\` query ` +
     `parameter or the \`${MANIFEST_HEADER}\` header. The model is validated (ONNX decodes, opset, manifest vs ` +
     "graph, a finite forward pass, the gradient graph or SPSA, a numerical gradient check) before it becomes " +
-    "visible. Only loopback clients may upload until API keys exist. At most ROBUSTCHECK_MAX_MODEL_BYTES.",
+    "visible. Needs the `write` scope (without API keys: loopback clients only). At most ROBUSTCHECK_MAX_MODEL_BYTES.",
   request: {
     query: z.object({ manifest: z.string().optional().openapi({ description: "URL-encoded manifest JSON" }) }),
     body: {
@@ -88,7 +88,7 @@ const uploadRoute = createRoute({
     ...errorResponses([
       "invalid_body",
       "invalid_multipart",
-      "forbidden",
+      "request_timeout",
       "read_only_model",
       "label_set_conflict",
       "model_too_large",
@@ -135,7 +135,7 @@ const deleteRoute = createRoute({
   },
   responses: {
     204: { description: "Deleted" },
-    ...errorResponses(["forbidden", "unknown_model", "read_only_model", "invalid_query", "uploads_unavailable"]),
+    ...errorResponses(["unknown_model", "read_only_model", "invalid_query", "uploads_unavailable"]),
   },
 });
 
@@ -143,9 +143,11 @@ export function registerModelUploadRoutes(app: OpenAPIHono, deps: AppDeps): void
   // Documented here, read by hand: the body is streamed against the size limit.
   app.openAPIRegistry.registerPath(uploadRoute);
   app.post("/v1/models", async (c) => {
-    requireLoopback(c);
     const uploads = requireUploads(deps.registry.uploads);
-    const { manifestText, modelBytes } = await readUpload(c.req.raw, deps.maxModelBytes);
+    const { manifestText, modelBytes } = await readUpload(c.req.raw, deps.maxModelBytes, {
+      timeoutMs: deps.limits.bodyTimeoutMs,
+      signal: c.get("requestSignal"),
+    });
     let manifest;
     try {
       manifest = parseManifest(manifestText, "manifest");
@@ -153,6 +155,8 @@ export function registerModelUploadRoutes(app: OpenAPIHono, deps: AppDeps): void
       if (error instanceof ManifestError) throw new RequestError(422, "invalid_manifest", error.message);
       throw error;
     }
+    // Validation runs the model (forward pass, gradient check): it is model work, admitted once the body is in.
+    await c.get("admit")();
     const { summary, inspection } = await uploads.add({ manifest, modelBytes, sha256: await sha256Hex(modelBytes) });
     const versions = uploads.versions(manifest.id).map((v) => v.version!);
     return c.json({ model: await describeModel(summary, deps.calibrations, versions), inspection }, 201);
@@ -176,7 +180,6 @@ export function registerModelUploadRoutes(app: OpenAPIHono, deps: AppDeps): void
   });
 
   app.openapi(deleteRoute, async (c) => {
-    requireLoopback(c);
     const { id } = c.req.valid("param");
     const version = parseVersion(c.req.valid("query").version)!;
     await requireUploads(deps.registry.uploads).remove(id, version);
@@ -189,19 +192,6 @@ function requireUploads(uploads: UploadedModels | undefined): UploadedModels {
   return uploads;
 }
 
-/** Until API keys with a write scope exist, only clients on this machine may change models. */
-function requireLoopback(c: Context): void {
-  const address = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname ?? "";
-  const loopback = /^127\./.test(address) || address === "::1" || /^::ffff:127\./.test(address);
-  if (!loopback) {
-    throw new RequestError(
-      403,
-      "forbidden",
-      "models can only be uploaded or deleted from the server's own machine (loopback) until API keys exist",
-    );
-  }
-}
-
 /**
  * Reads the model bytes and manifest text, counting bytes as they arrive so an oversized upload
  * is refused without buffering it (the multipart allowance adds 1 MiB for the manifest and framing).
@@ -209,6 +199,7 @@ function requireLoopback(c: Context): void {
 async function readUpload(
   request: Request,
   maxModelBytes: number,
+  options: BodyReadOptions,
 ): Promise<{ manifestText: string; modelBytes: Uint8Array }> {
   const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   const multipart = type === "multipart/form-data";
@@ -226,6 +217,18 @@ async function readUpload(
   if (declared > allowance) throw tooLarge();
   let received = 0;
   let exceeded = false;
+  // A body that has not arrived within the body timeout, or a cancelled request, aborts the pipe (and the body).
+  const stop = new AbortController();
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(
+    () =>
+      stop.abort(
+        new RequestError(408, "request_timeout", `the request body did not arrive within ${options.timeoutMs} ms`),
+      ),
+    options.timeoutMs,
+  );
+  const onAbort = () => stop.abort(options.signal!.reason);
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
   const counted = (request.body ?? new ReadableStream()).pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
@@ -236,6 +239,7 @@ async function readUpload(
         } else controller.enqueue(chunk);
       },
     }),
+    { signal: stop.signal },
   );
   const limited = new Response(counted, { headers: { "content-type": request.headers.get("content-type")! } });
   try {
@@ -264,8 +268,12 @@ async function readUpload(
     return { manifestText, modelBytes: checkModelSize(modelBytes, maxModelBytes, tooLarge) };
   } catch (error) {
     if (exceeded) throw tooLarge();
+    if (stop.signal.aborted) throw stop.signal.reason;
     if (error instanceof RequestError) throw error;
     throw new RequestError(400, "invalid_body", `the upload could not be read (${(error as Error).message})`);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
   }
 }
 

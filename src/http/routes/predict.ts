@@ -8,6 +8,7 @@ import {
   errorResponses,
   IMAGE_BODY_ERRORS,
   imageBodyContent,
+  MODEL_WORK_ERRORS,
   ModelIdParam,
   PredictResponseSchema,
   VersionQuery,
@@ -33,7 +34,7 @@ const predictRoute = createRoute({
       description: "Prediction",
       content: { "application/json": { schema: PredictResponseSchema, example: PREDICT_RESPONSE_EXAMPLE } },
     },
-    ...errorResponses(["unknown_model", "invalid_query", ...IMAGE_BODY_ERRORS]),
+    ...errorResponses(["unknown_model", "invalid_query", ...IMAGE_BODY_ERRORS, ...MODEL_WORK_ERRORS]),
   },
 });
 
@@ -45,7 +46,8 @@ export function registerPredictRoute(app: OpenAPIHono, deps: AppDeps): void {
     const model = await requireModel(deps.registry, c.req.param("id"), c.req.query("version"));
     const query = QuerySchema.safeParse({ topK: c.req.query("topK") });
     if (!query.success) throw new RequestError(422, "invalid_query", `topK: ${query.error.issues[0].message}`);
-    const image = await intakeImage(c.req.raw, model.manifest.input, deps);
+    const image = await intakeImage(c.req.raw, model.manifest.input, deps, c.get("requestSignal"));
+    await c.get("admit")();
     const inferenceStart = performance.now();
     const prediction = await predict(model, image.pixels, query.data.topK);
     const inferenceMs = performance.now() - inferenceStart;
