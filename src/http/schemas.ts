@@ -58,8 +58,8 @@ export const ModelInfoSchema = z.object({
 export const VersionQuery = z.object({
   version: z.string().optional().openapi({
     param: { name: "version", in: "query" },
+    // No example: Swagger's try-it-out would send it, and a seed model has no version 1.
     description: "An uploaded model's version (default: the current one)",
-    example: "1",
   }),
 });
 
