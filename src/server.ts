@@ -3,7 +3,7 @@ import { createApp } from "./http/app.ts";
 import { DecodePool } from "./intake/decode_pool.ts";
 import { loadRegistry, type Registry } from "./registry/registry.ts";
 import { openUploadedModels } from "./registry/uploaded.ts";
-import { startWorkerPool } from "./runtime/worker_pool.ts";
+import { selectEngine } from "./runtime/select_engine.ts";
 import { openStorage, type Storage } from "./storage/open.ts";
 
 export interface RunningServer {
@@ -19,7 +19,14 @@ export interface RunningServer {
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   // First, so a locked data directory is refused before anything else starts.
   const storage = await openStorage(config.storage);
-  const engine = await startWorkerPool({ backend: config.backend, threads: config.threads, workers: config.workers });
+  // Falls back (threads, then the next backend under auto) instead of dying; throws only if nothing runs.
+  const { engine, selection } = await selectEngine(
+    { backend: config.backend, threads: config.threads, workers: config.workers },
+    log,
+  ).catch(async (error) => {
+    await storage.close();
+    throw error;
+  });
   const registry = await loadRegistry({
     dir: config.modelsDir,
     engine,
@@ -38,6 +45,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const app = createApp({
     registry,
     engine,
+    engineSelection: selection,
     calibrations: storage.calibrations,
     decoder,
     limits: config.limits,
@@ -47,7 +55,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const server = Deno.serve({ port: config.port, hostname: config.hostname, onListen: () => {} }, app.fetch);
   const port = server.addr.port;
   log(
-    `robustcheck listening on http://${config.hostname}:${port} — backend ${engine.backend}, ${engine.threads} threads, ` +
+    `robustcheck listening on http://${config.hostname}:${port} — backend ${engine.backend}, ${engine.threads} threads ` +
+      `(${selection.reason}), ` +
       `database ${storage.kind}, models: ${registry.list().map((m) => m.manifest.id).join(", ") || "none"}`,
   );
   return {

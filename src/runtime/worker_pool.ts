@@ -27,6 +27,8 @@ class SessionWorker {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
+  /** Set when the Worker died: later requests fail at once instead of waiting forever. */
+  #failure: Error | undefined;
   /** Requests sent and not yet answered: the pool sends new runs to the least loaded worker. */
   inFlight = 0;
 
@@ -41,12 +43,14 @@ class SessionWorker {
     this.#worker.onerror = (event) => {
       event.preventDefault();
       const error = new Error(`session worker failed: ${event.message}`);
+      this.#failure = error;
       for (const p of this.#pending.values()) p.reject(error);
       this.#pending.clear();
     };
   }
 
   async request(body: WorkerRequest, transfer: Transferable[] = []): Promise<WorkerReply> {
+    if (this.#failure) throw this.#failure;
     const id = this.#nextId++;
     this.inFlight++;
     const reply = await new Promise<WorkerReply>((resolve, reject) => {
