@@ -58,16 +58,20 @@ export function engineCandidates(choice: BackendChoice, threads: number): Engine
 /** How long the probe may take before its candidate counts as hung (a stuck pthread pool). */
 const PROBE_TIMEOUT_MS = 30_000;
 
-/** Starts the first candidate that runs the probe model; throws NoBackendError if none does. */
+/**
+ * Starts the first candidate that runs the probe model; throws NoBackendError if none does.
+ * `start` is the pool constructor (tests pass one that fails on purpose).
+ */
 export async function selectEngine(
   options: WorkerPoolOptions,
   log: (line: string) => void = console.log,
+  start: (options: WorkerPoolOptions) => Promise<InferenceEngine> = startWorkerPool,
 ): Promise<{ engine: InferenceEngine; selection: EngineSelection }> {
   const failed: FailedAttempt[] = [];
   for (const candidate of engineCandidates(options.backend, options.threads)) {
     let engine: InferenceEngine | undefined;
     try {
-      engine = await startWorkerPool({ ...options, backend: candidate.backend, threads: candidate.threads });
+      engine = await start({ ...options, backend: candidate.backend, threads: candidate.threads });
       await withTimeout(runProbe(engine), PROBE_TIMEOUT_MS, "the probe model did not finish");
       const selection = {
         backend: engine.backend,
