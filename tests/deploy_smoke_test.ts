@@ -30,7 +30,8 @@ async function start(env: Record<string, string>): Promise<Served> {
   }).spawn();
   let out = "";
   const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) out += chunk;
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true });
   };
   const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
   const exited = child.status.then((s) => s);
