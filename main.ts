@@ -2,8 +2,8 @@ import { loadConfig } from "./src/config.ts";
 import { startServer } from "./src/server.ts";
 
 const server = await Promise.resolve().then(() => startServer(loadConfig(Deno.env.toObject()))).catch((error) => {
-  // Configuration and storage problems (a locked data directory, an unreachable database) are
-  // the operator's to fix: say what is wrong, without a stack trace.
+  // Configuration and storage problems (a locked data directory, an unreachable database, no
+  // backend that can run a model) are the operator's to fix: say what is wrong, without a stack trace.
   console.error(`robustcheck: ${error instanceof Error ? error.message : error}`);
   Deno.exit(1);
 });

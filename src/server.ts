@@ -13,7 +13,7 @@ import { RateLimiter } from "./ops/rate_limit.ts";
 import { loadRegistry, type Registry } from "./registry/registry.ts";
 import { openUploadedModels } from "./registry/uploaded.ts";
 import type { InferenceEngine } from "./runtime/engine.ts";
-import { startWorkerPool } from "./runtime/worker_pool.ts";
+import { selectEngine } from "./runtime/select_engine.ts";
 import { openStorage, type Storage } from "./storage/open.ts";
 
 export interface RunningServer {
@@ -60,17 +60,24 @@ export async function startServer(
   const access = accessMode(config.hostname, keys, config.ops.allowAnonymous);
   // Before the engine, so a locked data directory is refused before anything else starts.
   const storage = await openStorage(config.storage);
-  const engine = await startWorkerPool({
-    backend: config.backend,
-    threads: config.threads,
-    workers: config.workers,
-    ortLogLevel: config.ops.ortLogLevel,
-    timeoutMs: config.ops.workerTimeoutMs,
-    onRun: () => metrics.sessionRuns.inc(),
-    onRestart: (reason) => {
-      metrics.workerRestarts.inc();
-      log.error("session worker replaced", { reason });
+  // Falls back (threads, then the next backend under auto) instead of dying; throws only if nothing runs.
+  const { engine, selection } = await selectEngine(
+    {
+      backend: config.backend,
+      threads: config.threads,
+      workers: config.workers,
+      ortLogLevel: config.ops.ortLogLevel,
+      timeoutMs: config.ops.workerTimeoutMs,
+      onRun: () => metrics.sessionRuns.inc(),
+      onRestart: (reason) => {
+        metrics.workerRestarts.inc();
+        log.error("session worker replaced", { reason });
+      },
     },
+    (line) => log.warn(line),
+  ).catch(async (error) => {
+    await storage.close();
+    throw error;
   });
   const registry = await loadRegistry({
     dir: config.modelsDir,
@@ -114,6 +121,7 @@ export async function startServer(
   const app = createApp({
     registry,
     engine,
+    engineSelection: selection,
     calibrations: storage.calibrations,
     decoder,
     limits: config.limits,
@@ -168,6 +176,7 @@ export async function startServer(
     maxInFlight: config.ops.maxInFlight,
     maxQueue: config.ops.maxQueue,
     requestTimeoutMs: config.ops.requestTimeoutMs,
+    backendReason: selection.reason,
   });
   const browsable = ["0.0.0.0", "::"].includes(config.hostname) ? "localhost" : config.hostname;
   log.info("web UI", { url: `http://${browsable.includes(":") ? `[${browsable}]` : browsable}:${port}/` });

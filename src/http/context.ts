@@ -5,11 +5,14 @@ import type { DecodePool } from "../intake/decode_pool.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { OnnxClassifier } from "../runtime/onnx_classifier.ts";
 import type { InferenceEngine } from "../runtime/engine.ts";
+import type { EngineSelection } from "../runtime/select_engine.ts";
 
 /** What the routes need from the running service. */
 export interface AppDeps {
   registry: Registry;
   engine: InferenceEngine;
+  /** How start-up chose the backend and thread count (src/runtime/select_engine.ts), for /readyz. */
+  engineSelection?: EngineSelection;
   calibrations: CalibrationStore;
   limits: Limits;
   /** Decodes request images off the main thread. */

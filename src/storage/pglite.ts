@@ -15,9 +15,31 @@ export interface PgliteClient extends SqlClient {
  * releases it when the holder exits, even on SIGKILL.
  */
 export async function openPglite(dataDir: string): Promise<PgliteClient> {
-  await Deno.mkdir(dataDir, { recursive: true });
   const lockPath = `${dataDir}/lock`;
-  const lock = await Deno.open(lockPath, { read: true, write: true, create: true });
+  let lock: Deno.FsFile;
+  try {
+    await Deno.mkdir(dataDir, { recursive: true });
+    lock = await Deno.open(lockPath, { read: true, write: true, create: true });
+  } catch (error) {
+    // A read-only filesystem (a container or edge deployment, a read-only checkout) cannot hold
+    // the embedded database: say so instead of failing later inside PGlite.
+    if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable || isReadOnly(error)) {
+      throw new Error(
+        `the data directory ${dataDir} is not writable (${(error as Error).message}): the embedded PGlite ` +
+          "database needs one. Set ROBUSTCHECK_DATABASE_URL=postgres://… (required on Deno Deploy), or " +
+          "ROBUSTCHECK_DATA_DIR to a writable directory.",
+      );
+    }
+    throw error;
+  }
+  // Deno.FsFile.tryLock is newer than some supported runtimes (Deno 2.5, which Deno Deploy runs).
+  if (typeof lock.tryLock !== "function") {
+    lock.close();
+    throw new Error(
+      `the embedded PGlite database needs Deno.FsFile.tryLock, which Deno ${Deno.version.deno} lacks: ` +
+        'set ROBUSTCHECK_DATABASE_URL=postgres://… or run a newer Deno (see README "Deploy to the edge").',
+    );
+  }
   if (!await lock.tryLock(true)) {
     lock.close();
     throw new DataDirLockedError(
@@ -34,6 +56,10 @@ export async function openPglite(dataDir: string): Promise<PgliteClient> {
     throw error;
   }
   return wrapPglite(db, () => lock.close());
+}
+
+function isReadOnly(error: unknown): boolean {
+  return error instanceof Error && /EROFS|read-only file system/i.test(error.message);
 }
 
 /** A PGlite in memory (nothing persists): for unit tests. */
