@@ -200,7 +200,7 @@ Deno.test("openapi: documented CheckOptions accept exactly what the server's sch
       // What JSON Schema cannot say (odd window sizes) is checked by zod refinements only.
       return documented.length > 0 || server.error.issues.every((i) => i.code === "custom");
     }),
-    { numRuns: 500 },
+    { numRuns: 1000 }, // about 10% are accepted: enough of both kinds
   );
   assert.ok(verdicts.accepted >= 50 && verdicts.rejected >= 50, JSON.stringify(verdicts));
 });
