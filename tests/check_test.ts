@@ -33,7 +33,8 @@ Deno.test("check: the default report has every section, is consistent, and is de
     assert.equal(report.model.id, "fashion-cnn");
     assert.equal(report.label.index, image.label);
     assert.equal(report.label.source, "request");
-    assert.deepEqual(Object.keys(report.squeeze.scores), ["bitDepth:1", "median:2"]);
+    // The manifest's selected squeezers (models/README.md, "Feature-squeezing defaults").
+    assert.deepEqual(Object.keys(report.squeeze.scores), ["bitDepth:2", "bitDepth:3", "bitDepth:4"]);
     assert.equal(report.squeeze.joint, Math.max(...Object.values(report.squeeze.scores) as number[]));
     assert.equal(report.randomization.draws, 20);
     assert.equal(report.randomization.votes.reduce((n: number, v: { count: number }) => n + v.count, 0), 20);

@@ -49,3 +49,34 @@ Deno.test("responsiveness: /healthz answers while a long check is still running"
     await server.shutdown();
   }
 });
+
+Deno.test("responsiveness: /healthz answers while a squeezer selection is still running", async () => {
+  const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: MODELS_DIR });
+  try {
+    // Colour: the candidates include non-local means, the heaviest squeezer, which runs on the main thread.
+    const images = await loadFixtureImages("fashion-rgb", 40);
+    let done = false;
+    const selection = fetch(
+      `${server.url}/v1/models/fashion-rgb/calibrate`,
+      jsonRequest({
+        images: images.map((i) => i.bytes.toBase64()),
+        labels: images.map((i) => i.label),
+        options: { select: true },
+      }),
+    ).then(async (r) => {
+      done = true;
+      return await r.json();
+    });
+    const healthChecks: boolean[] = [];
+    for (let i = 0; i < 5; i++) {
+      const health = await fetch(`${server.url}/healthz`);
+      assert.deepEqual(await health.json(), { status: "ok" });
+      healthChecks.push(done);
+    }
+    const report = await selection;
+    assert.equal(report.selection.counts.images, 40);
+    assert.deepEqual(healthChecks, [false, false, false, false, false], "health answered only after the selection");
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -1,3 +1,6 @@
+import type { Squeezer } from "../check/squeeze.ts";
+import type { SelectionReport } from "./squeezer_selection.ts";
+
 /** A squeeze-score threshold calibrated on clean images for one model file. */
 export interface Calibration {
   threshold: number;
@@ -8,6 +11,12 @@ export interface Calibration {
   /** Which squeezers the joint score was computed with (a threshold is only valid for those). */
   squeezers: string[];
   calibratedAt: string;
+  /**
+   * Present when the squeezers were selected (`select: true`): the chosen set, which /check uses when a
+   * request names no squeezers, and the selection report (threshold and figures are from the data).
+   */
+  set?: Squeezer[];
+  selection?: SelectionReport;
 }
 
 /** Calibrations by model id and model-file sha256 (stored in the database: src/storage/calibrations.ts). */

@@ -17,7 +17,28 @@ import { type CheckReport, runCheck } from "./run_check.ts";
 
 /** What the check needs from the calibration store (src/calibration's CalibrationStore has it). */
 export interface CalibrationLookup {
-  get(modelId: string, sha256: string): Promise<{ threshold: number; squeezers: string[] } | null>;
+  get(modelId: string, sha256: string): Promise<StoredCalibration | null>;
+}
+
+/** A stored calibration as the check reads it: `set` is present when its squeezers were selected from data. */
+export interface StoredCalibration {
+  threshold: number;
+  squeezers: string[];
+  set?: Squeezer[];
+}
+
+/**
+ * The one rule for which squeezers run (beside the threshold rule, squeezeThreshold): the request's
+ * squeezers → the set a selection calibration chose for this model file → the manifest's → the
+ * server's. Squeezing turned off (by the request or the manifest) stays off.
+ */
+export function withCalibratedSqueezers(
+  options: EffectiveOptions,
+  request: CheckOptionsInput,
+  calibration: StoredCalibration | null,
+): EffectiveOptions {
+  if (!options.squeeze || !calibration?.set || (request.squeeze && request.squeeze.squeezers)) return options;
+  return { ...options, squeeze: { ...options.squeeze, squeezers: [...calibration.set] } };
 }
 
 export interface CheckServiceInput {
@@ -42,15 +63,17 @@ export function modelDefaultOptions(model: ModelFacts): EffectiveOptions {
 }
 
 /**
- * Validates the options (request over manifest over server defaults), refuses work over the
- * limits or the compute budget before running anything, picks the squeeze threshold, and runs.
+ * Validates the options (request over manifest over server defaults; squeezers: withCalibratedSqueezers),
+ * refuses work over the limits or the compute budget before running anything, picks the squeeze
+ * threshold, and runs.
  */
 export async function checkImage(input: CheckServiceInput): Promise<CheckReport> {
   const { classifier, limits } = input;
   const { manifest } = classifier;
   const model = { manifest, gradientMode: classifier.gradientMode };
   const request = parseCheckOptions(input.rawOptions);
-  const options = resolveOptions(model, ...optionLayers(model, request));
+  const calibration = await input.calibrations.get(manifest.id, classifier.sha256);
+  const options = withCalibratedSqueezers(resolveOptions(model, ...optionLayers(model, request)), request, calibration);
   checkLimits(options, model, limits);
   if (options.target !== null && options.target === (options.label ?? -1)) {
     throw new RequestError(422, "invalid_options", "options.target must differ from options.label");
@@ -68,7 +91,7 @@ export async function checkImage(input: CheckServiceInput): Promise<CheckReport>
     ? squeezeThreshold({
       settings: options.squeeze,
       request: request.squeeze || undefined,
-      calibration: await input.calibrations.get(manifest.id, classifier.sha256),
+      calibration,
       manifestThreshold: manifest.defaults?.squeezeThreshold,
     })
     : { value: null, source: "none" };
@@ -87,11 +110,16 @@ export async function defaultSqueezeThreshold(
   classifier: Pick<Classifier, "manifest" | "sha256" | "gradientMode">,
   calibrations: CalibrationLookup,
 ): Promise<{ value: number | null; source: Exclude<ThresholdSource, "request">; squeezers: Squeezer[] }> {
-  const options = modelDefaultOptions({ manifest: classifier.manifest, gradientMode: classifier.gradientMode });
+  const calibration = await calibrations.get(classifier.manifest.id, classifier.sha256);
+  const options = withCalibratedSqueezers(
+    modelDefaultOptions({ manifest: classifier.manifest, gradientMode: classifier.gradientMode }),
+    {},
+    calibration,
+  );
   if (!options.squeeze) return { value: null, source: "none", squeezers: [] };
   const threshold = squeezeThreshold({
     settings: options.squeeze,
-    calibration: await calibrations.get(classifier.manifest.id, classifier.sha256),
+    calibration,
     manifestThreshold: classifier.manifest.defaults?.squeezeThreshold,
   });
   // Without a request the rule never answers "request".

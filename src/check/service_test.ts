@@ -43,3 +43,27 @@ Deno.test("check service: /check and the model description apply one squeeze-thr
   const requested = await run({ ...light, squeeze: { threshold: 0.5 } }, lookup(["bitDepth:1", "median:2"]));
   assert.equal(requested.squeeze?.thresholdSource, "request");
 });
+
+Deno.test("check service: a selected set runs unless the request names squeezers; the description agrees", async () => {
+  const set = [{ kind: "median" as const, size: 3 }];
+  const selected: CalibrationLookup = {
+    get: () => Promise.resolve({ threshold: 0.321, squeezers: ["median:3"], set }),
+  };
+  const report = await run(light, selected);
+  assert.deepEqual(Object.keys(report.squeeze!.scores), ["median:3"]);
+  assert.deepEqual({ value: report.squeeze!.threshold, source: report.squeeze!.thresholdSource }, {
+    value: 0.321,
+    source: "calibration",
+  });
+  const described = await defaultSqueezeThreshold(classifier, selected);
+  assert.deepEqual(described, { value: 0.321, source: "calibration", squeezers: set });
+
+  const named = await run({ ...light, squeeze: { squeezers: [{ kind: "bitDepth", bits: 3 }] } }, selected);
+  assert.deepEqual(Object.keys(named.squeeze!.scores), ["bitDepth:3"]);
+  assert.equal(named.squeeze!.thresholdSource, "none");
+  // A threshold alone keeps the selected set.
+  const thresholdOnly = await run({ ...light, squeeze: { threshold: 0.9 } }, selected);
+  assert.deepEqual(Object.keys(thresholdOnly.squeeze!.scores), ["median:3"]);
+  assert.equal(thresholdOnly.squeeze!.thresholdSource, "request");
+  assert.equal((await run({ ...light, squeeze: false }, selected)).squeeze, null);
+});

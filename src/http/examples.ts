@@ -51,11 +51,11 @@ export const CHECK_REPORT_EXAMPLE = {
   label: { index: 9, label: "Ankle boot", source: "request" },
   target: null,
   squeeze: {
-    scores: { "bitDepth:1": 1.9383, "median:2": 0.0273 },
-    joint: 1.9383,
-    threshold: 1.728,
+    scores: { "bitDepth:2": 0.0914, "bitDepth:3": 0.0054, "bitDepth:4": 0.0014 },
+    joint: 0.0914,
+    threshold: 0.3992,
     thresholdSource: "manifest",
-    flagged: true,
+    flagged: false,
   },
   randomization: {
     draws: 8,
@@ -104,13 +104,12 @@ export const CHECK_REPORT_EXAMPLE = {
     gradient: "exact",
   },
   sweep: null,
-  score: 0.637,
-  scoreParts: { fragility: 0.9375, squeeze: 0.5609, instability: 0 },
+  score: 0.503,
+  scoreParts: { fragility: 0.9375, squeeze: 0.1144, instability: 0 },
   verdict: {
-    suspectedAdversarial: true,
+    suspectedAdversarial: false,
     fragile: true,
     reasons: [
-      "feature-squeezing score 1.9383 exceeds the threshold 1.7280060623224642",
       'fgsm linf ε=0.1 changed the prediction to "Sneaker" (iteration 1)',
       'pgd linf ε=0.1 changed the prediction to "Sneaker" (iteration 2)',
       "the smallest L∞ ε found to flip the prediction is ≤ 0.03125",
@@ -134,7 +133,7 @@ export const CHECK_REPORT_EXAMPLE = {
     target: null,
     seed: 7,
     topK: 5,
-    squeeze: { squeezers: [{ kind: "bitDepth", bits: 1 }, { kind: "median", size: 2 }], threshold: null },
+    squeeze: { squeezers: [2, 3, 4].map((bits) => ({ kind: "bitDepth", bits })), threshold: null },
     randomization: { draws: 8, minSize: 28, maxSize: 31, canvas: 31, eot: false },
     fgsm: { eps: [0.1] },
     pgd: [{

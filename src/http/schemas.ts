@@ -13,11 +13,64 @@ export const ModelIdParam = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" }, example: "fashion-cnn" }),
 });
 
+const AttackFiguresSchema = z.object({
+  auc: z.number().nullable(),
+  detectionRate: z.number().nullable(),
+  examples: z.number().int(),
+});
+const PerAttackSchema = z.object({ fgsm: AttackFiguresSchema, pgd: AttackFiguresSchema });
+const HeldOutFiguresSchema = z.object({
+  squeezers: z.array(z.string()),
+  threshold: z.number(),
+  fpr: z.number(),
+  attacks: PerAttackSchema,
+});
+
+/** src/calibration/squeezer_selection.ts `SelectionReport`. */
+export const SelectionReportSchema = z.object({
+  seed: z.number().int(),
+  dataSha256: z.string(),
+  attacks: z.object({
+    fgsm: z.object({ eps: z.number() }),
+    pgd: z.object({
+      norm: z.enum(["linf", "l2"]),
+      eps: z.number(),
+      alpha: z.number(),
+      steps: z.number().int(),
+      randomStart: z.boolean(),
+      restarts: z.number().int(),
+      loss: z.string(),
+    }),
+  }),
+  counts: z.object({
+    images: z.number().int(),
+    selection: z.number().int(),
+    heldOut: z.number().int(),
+    adversarial: z.object({
+      selection: z.object({ fgsm: z.number().int(), pgd: z.number().int() }),
+      heldOut: z.object({ fgsm: z.number().int(), pgd: z.number().int() }),
+    }),
+  }),
+  search: z.object({ candidates: z.array(z.string()), maxSetSize: z.number().int(), sets: z.number().int() }),
+  candidates: z.array(z.object({
+    squeezers: z.array(z.string()),
+    threshold: z.number(),
+    detectionRate: z.number(),
+    attacks: PerAttackSchema,
+  })).openapi({ description: "Every evaluated set on the selection half, best first" }),
+  chosen: z.array(z.string()),
+  threshold: z.number(),
+  heldOut: HeldOutFiguresSchema.openapi({ description: "The chosen set on images not used to choose it" }),
+  baseline: HeldOutFiguresSchema.openapi({ description: "The model's default squeezers, measured the same way" }),
+}).openapi("SelectionReport");
+
 export const CalibrationSchema = z.object({
   threshold: z.number(),
   fpr: z.number(),
   count: z.number().int(),
+  squeezers: z.array(z.string()),
   calibratedAt: z.string(),
+  selection: SelectionReportSchema.optional(),
 }).openapi("Calibration");
 
 export const ModelInfoSchema = z.object({
@@ -47,6 +100,10 @@ export const ModelInfoSchema = z.object({
   squeeze: z.object({
     threshold: z.number().nullable(),
     source: z.enum(["calibration", "manifest", "none"]),
+    squeezers: z.array(z.string()).openapi({
+      description:
+        "The squeezers a check without `squeeze.squeezers` uses (a selected calibration's set, else defaults)",
+    }),
     calibration: CalibrationSchema.nullable(),
   }),
   provenance: z.record(z.string(), z.unknown()).optional(),
@@ -119,6 +176,11 @@ const ERRORS = {
   limit_exceeded: {
     status: 422,
     message: "maxCost: these options need up to 64431 forward-pass equivalents; the limit is 50000",
+  },
+  invalid_labels: { status: 422, message: "labels: squeezer selection needs images of at least two classes" },
+  too_few_images: {
+    status: 422,
+    message: "squeezer selection needs at least 20 images (half select, half measure); got 4",
   },
   invalid_body: { status: 400, message: "the upload could not be read (Body can not be decoded as form data)" },
   read_only_model: { status: 409, message: 'model "fashion-cnn" is a read-only seed from the models directory' },
@@ -264,12 +326,20 @@ export function imageBodyContent(
   };
 }
 
-/** Several clean images (src/intake/read_body.ts `readImagesBody`): JSON `images` or repeated multipart `image`. */
+const LabelsSchema = z.array(z.number().int().min(0)).openapi({
+  description: "One class index per image, in image order (required with options.select)",
+});
+
+/**
+ * Several clean images (src/intake/read_body.ts `readImagesBody`): JSON `images` or repeated multipart `image`,
+ * with optional `labels` (JSON array; multipart: a JSON-encoded `labels` field).
+ */
 export function imagesBodyContent(withOptions: { schema: ZodType; example: unknown }): ZodContentObject {
   return {
     "application/json": {
       schema: z.object({
         images: z.array(z.string()).openapi({ description: "Image files, each base64 or a data: URL" }),
+        labels: LabelsSchema.optional(),
         options: withOptions.schema.optional(),
       }),
       example: { images: [IMAGE_BASE64_EXAMPLE], options: withOptions.example },
@@ -279,9 +349,10 @@ export function imagesBodyContent(withOptions: { schema: ZodType; example: unkno
         image: z.array(z.string().openapi({ format: "binary" })).openapi({
           description: "One part per image, each named `image`",
         }),
+        labels: LabelsSchema.optional(),
         options: withOptions.schema.optional(),
       }),
-      encoding: { options: { contentType: "application/json" } },
+      encoding: { options: { contentType: "application/json" }, labels: { contentType: "application/json" } },
     },
   };
 }

@@ -147,12 +147,15 @@ export function decodeBase64(text: string): Uint8Array {
   }
 }
 
-/** Several images: multipart with repeated `image` fields, or JSON `{"images": [base64, ...]}`. */
+/**
+ * Several images: multipart with repeated `image` fields, or JSON `{"images": [base64, ...]}`; both may
+ * carry `options` and `labels` (multipart: JSON-encoded fields; validated by the caller).
+ */
 export async function readImagesBody(
   request: Request,
   maxBytes: number,
   readOptions: BodyReadOptions = {},
-): Promise<{ images: Uint8Array[]; options?: unknown }> {
+): Promise<{ images: Uint8Array[]; options?: unknown; labels?: unknown }> {
   const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   const body = await readLimited(request, maxBytes, readOptions);
   if (type === "multipart/form-data") {
@@ -170,19 +173,20 @@ export async function readImagesBody(
         typeof v === "string" ? new TextEncoder().encode(v) : new Uint8Array(await v.arrayBuffer())
       ),
     );
-    const options = form.get("options");
-    const text = options === null ? undefined : typeof options === "string" ? options : await options.text();
-    return {
-      images,
-      options: text === undefined ? undefined : parseJson(new TextEncoder().encode(text), "options field"),
+    const jsonField = async (name: string) => {
+      const value = form.get(name);
+      if (value === null) return undefined;
+      const text = typeof value === "string" ? value : await value.text();
+      return parseJson(new TextEncoder().encode(text), `${name} field`);
     };
+    return { images, options: await jsonField("options"), labels: await jsonField("labels") };
   }
   if (type === "application/json") {
-    const json = parseJson(body) as { images?: unknown; options?: unknown };
+    const json = parseJson(body) as { images?: unknown; options?: unknown; labels?: unknown };
     if (!Array.isArray(json?.images) || !json.images.every((i) => typeof i === "string")) {
       throw new RequestError(422, "missing_image", "JSON body needs an `images` array of base64 strings");
     }
-    return { images: json.images.map((i: string) => decodeBase64(i)), options: json.options };
+    return { images: json.images.map((i: string) => decodeBase64(i)), options: json.options, labels: json.labels };
   }
   throw new RequestError(
     415,

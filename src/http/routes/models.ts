@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { CalibrationStore } from "../../calibration/store.ts";
 import { defaultSqueezeThreshold } from "../../check/service.ts";
+import { squeezerName } from "../../check/squeeze.ts";
 import type { ModelSummary } from "../../registry/registry.ts";
 import { type AppDeps, parseVersion, unknownModel } from "../context.ts";
 import { errorResponses, ModelIdParam, ModelInfoSchema, VersionQuery } from "../schemas.ts";
@@ -56,12 +57,15 @@ export async function describeModel(
     squeeze: {
       threshold: threshold.value,
       source: threshold.source,
+      squeezers: threshold.squeezers.map(squeezerName),
       calibration: calibration
         ? {
           threshold: calibration.threshold,
           fpr: calibration.fpr,
           count: calibration.count,
+          squeezers: calibration.squeezers,
           calibratedAt: calibration.calibratedAt,
+          ...(calibration.selection && { selection: calibration.selection }),
         }
         : null,
     },
