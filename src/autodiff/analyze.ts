@@ -9,6 +9,7 @@ import type { GraphBuilder } from "./graph.ts";
 import { DataType, type GraphProto, type NodeProto, type TensorProto, toNumber, type ValueInfoProto } from "./proto.ts";
 import { RULES } from "./rules/index.ts";
 import type { Dim, MaxPoolMode, OpRule, RuleContext, TensorInfo } from "./rules/types.ts";
+import type { Formulations } from "./rules/formulations.ts";
 import { isReadable, makeTensor, readFloat32, readTensor } from "./tensor.ts";
 
 const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE]);
@@ -59,6 +60,7 @@ export interface AnalyzeOptions {
   /** Nodes to run before the graph's own (preprocessing). */
   prelude: NodeProto[];
   maxPool: MaxPoolMode;
+  formulations?: Partial<Formulations>;
 }
 
 function isNumeric(v: Dim[]): v is number[] {
@@ -101,6 +103,7 @@ export function analyze(opts: AnalyzeOptions): Analysis {
       opset,
       b,
       maxPool: opts.maxPool,
+      formulations: opts.formulations,
       has: (i) => i < node.input.length && node.input[i] !== "",
       input: (i) => node.input[i],
       info: (i) => infos.get(node.input[i]) ?? unknown,

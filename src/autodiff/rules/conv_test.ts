@@ -29,7 +29,31 @@ Deno.test("stride-1 Convs with constant weights backpropagate through a flipped 
   assert.deepEqual(backwardConvs("conv_flip_chain"), ["Conv", "Conv", "Conv", "Conv", "Conv"]);
   // Reverse order: 2 → 20 channels and two pads beyond d·(K−1) keep ConvTranspose.
   assert.deepEqual(backwardConvs("conv_flip_fallback"), ["ConvTranspose", "Conv", "ConvTranspose", "ConvTranspose"]);
-  // Strided forwards keep ConvTranspose (conv_depthwise: a stride-1 grouped Conv, then a strided one).
-  assert.deepEqual(backwardConvs("conv_strided_odd"), ["ConvTranspose"]);
-  assert.deepEqual(backwardConvs("conv_depthwise"), ["ConvTranspose", "Conv"]);
+});
+
+const STRIDED = ["conv_strided_odd", "conv_depthwise", "autopad_variants", "conv_strided_mix", "conv_strided_patchify"];
+for (const name of [...STRIDED, "conv_strided_opset9", "conv_asym", "tf_like_nhwc"]) {
+  for (const stridedConv of ["subPixel", "transpose"] as const) {
+    Deno.test(`strided Conv gradient (${stridedConv}) matches torch: ${name}`, () =>
+      checkFixture(name, "indices", 1e-4, { stridedConv }));
+  }
+}
+
+/** Op types of the derived graph's nodes. */
+function derivedOps(name: string, stridedConv: "subPixel" | "transpose"): string[] {
+  const f = loadFixture(name);
+  const derived = deriveGradientModel(f.bytes, f.spec, { loss: "ce", formulations: { stridedConv } });
+  return decodeModel(derived.bytes).graph!.node.map((n) => n.op_type ?? "");
+}
+
+Deno.test("strided Convs backpropagate through sub-pixel Convs; ConvTranspose only where it must", () => {
+  // 7×7/2, 3×3/2 grouped and 2×2/2 go through DepthToSpace; the 1×1/2 through a zero-insertion Pad.
+  assert.deepEqual(backwardConvs("conv_strided_mix"), ["Conv", "Conv", "Conv", "Conv"]);
+  assert.equal(derivedOps("conv_strided_mix", "subPixel").filter((op) => op === "DepthToSpace").length, 3);
+  assert.deepEqual(backwardConvs("conv_depthwise"), ["Conv", "Conv"]);
+  // Unequal strides and dilation (conv_asym) keep ConvTranspose, as does "transpose".
+  assert.deepEqual(backwardConvs("conv_asym"), ["ConvTranspose"]);
+  assert.ok(!derivedOps("conv_strided_mix", "transpose").includes("DepthToSpace"));
+  // Opset 9: DepthToSpace has no CRD mode, so the grouped strided Conv keeps ConvTranspose.
+  assert.deepEqual(backwardConvs("conv_strided_opset9"), ["ConvTranspose", "Conv"]);
 });

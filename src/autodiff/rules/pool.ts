@@ -12,12 +12,21 @@
  * window and r = AveragePool(ones) from the runtime itself, so r/cnt = 1/divisor whatever the
  * count_include_pad / ceil_mode divisor convention is. Global pools spread ∂y over H·W (average)
  * or put it on the first maximal element (max).
+ *
+ * Tiled windows (kernel = stride, no pads, no dilation, no ceil_mode overhang — the 2×2/2 pools of
+ * most CNNs) take a cheaper route in every mode (formulation `tiledPool: "tiles"`): the input is
+ * reshaped into [N, C, o₁, k₁, o₂, k₂, …] so each window is a sub-block reached by broadcasting
+ * against [N, C, o₁, 1, o₂, 1, …]. MaxPool: hit = (x == y); among the hits the FIRST in row-major
+ * window order wins (score = hit · (K − position), winner = score == max score), so ties follow
+ * the same rule as above; ∂x = winner · ∂y. No Indices output, no scatter. AveragePool: ∂x = ∂y/K
+ * broadcast over the window. Rows/columns beyond the last whole window (floor mode) get 0.
  */
 import { attrInt, type GraphBuilder } from "../graph.ts";
 import { RuleError } from "../errors.ts";
 import { DataType, type NodeProto, NodeProtoType } from "../proto.ts";
 import { makeTensor } from "../tensor.ts";
 import { knownShape, numericDims } from "./shape.ts";
+import { formulation } from "./formulations.ts";
 import type { Dim, OpRule, RuleContext } from "./types.ts";
 import { transposeFit, type Window, windowOf } from "./window.ts";
 
@@ -34,9 +43,68 @@ function windowsOverlap(win: Window): boolean {
   return win.kernel.some((k, i) => (k - 1) * win.dilations[i] + 1 > win.strides[i]);
 }
 
-function useIndices(ctx: RuleContext, win: Window): boolean {
+/** Windows that tile the input (kernel = stride, no pads/dilation/overhang) under `tiledPool: "tiles"`. */
+function tiled(ctx: RuleContext, win: Window, spatial: readonly number[]): boolean {
+  return formulation(ctx.formulations, "tiledPool") === "tiles" &&
+    win.kernel.every((k, i) =>
+      k === win.strides[i] && win.dilations[i] === 1 && win.padBegin[i] === 0 && win.padEnd[i] === 0 &&
+      win.out[i] * k <= spatial[i]
+    );
+}
+
+function useIndices(ctx: RuleContext, win: Window, spatial: readonly number[]): boolean {
   return ctx.maxPool === "indices" && attrInt(ctx.node, "storage_order", 0) === 0 &&
-    (ctx.opset >= 16 || !windowsOverlap(win));
+    (ctx.opset >= 16 || !windowsOverlap(win)) && !tiled(ctx, win, spatial);
+}
+
+/** [0, C, o₁, k₁, o₂, k₂, …] (blocks = kernel) or [0, C, o₁, 1, o₂, 1, …] (blocks = ones). */
+function tileDims(channels: number, out: readonly number[], blocks: readonly number[]): number[] {
+  return [0, channels, ...out.flatMap((o, i) => [o, blocks[i]])];
+}
+
+/** The input cut to its whole windows, as tiles [N, C, o₁, k₁, …]. */
+function inputTiles(ctx: RuleContext, channels: number, spatial: readonly number[], win: Window): string {
+  const b = ctx.b;
+  const covered = win.out.map((o, i) => o * win.kernel[i]);
+  const x = covered.every((n, i) => n === spatial[i])
+    ? ctx.input(0)
+    : b.slice(ctx.input(0), covered.map(() => 0), covered, covered.map((_, i) => i + 2));
+  return b.reshape(x, tileDims(channels, win.out, win.kernel));
+}
+
+/** Tiles [N, C, o₁, k₁, …] → [N, C, …spatial], zeros beyond the last whole window. */
+function untile(ctx: RuleContext, tiles: string, channels: number, spatial: readonly number[], win: Window): string {
+  const b = ctx.b;
+  const covered = win.out.map((o, i) => o * win.kernel[i]);
+  const dx = b.reshape(tiles, [0, channels, ...covered]);
+  if (covered.every((n, i) => n === spatial[i])) return dx;
+  return b.pad(dx, [0, 0, ...covered.map(() => 0), 0, 0, ...covered.map((n, i) => spatial[i] - n)], 0);
+}
+
+function maxPoolTiles(ctx: RuleContext, g: string): string {
+  const b = ctx.b;
+  const { channels: c, spatial, win } = pooled(ctx);
+  const ones = win.kernel.map(() => 1);
+  const k = win.kernel.reduce((a, v) => a * v, 1);
+  const x = inputTiles(ctx, c, spatial, win);
+  const y = b.reshape(ctx.node.output[0], tileDims(c, win.out, ones));
+  // Priority K − (row-major position in the window): the first hit has the largest score.
+  const priority = b.constF32(Array.from({ length: k }, (_, i) => k - i), [1, 1, ...win.kernel.flatMap((v) => [1, v])]);
+  const zero = b.constF32([0], []);
+  const score = b.op("Where", [b.equalF(x, y), priority, zero]);
+  const windowAxes = win.kernel.map((_, i) => 3 + 2 * i);
+  const winner = b.equalF(score, b.reduceMax(score, windowAxes, true));
+  const dx = b.op("Where", [winner, b.reshape(g, tileDims(c, win.out, ones)), zero]);
+  return untile(ctx, dx, c, spatial, win);
+}
+
+function averagePoolTiles(ctx: RuleContext, g: string): string {
+  const b = ctx.b;
+  const { channels: c, spatial, win } = pooled(ctx);
+  const k = win.kernel.reduce((a, v) => a * v, 1);
+  const spread = b.constF32(new Float32Array(k).fill(1 / k), [1, 1, ...win.kernel.flatMap((v) => [1, v])]);
+  const dx = b.op("Mul", [b.reshape(g, tileDims(c, win.out, win.kernel.map(() => 1))), spread]);
+  return untile(ctx, dx, c, spatial, win);
 }
 
 /** Depthwise one-hot kernel [C·K, 1, ...kernel]: output channel c·K+k picks window element k. */
@@ -99,13 +167,15 @@ export const maxPoolRule: OpRule = {
     return [{ shape, elemType: ctx.info(0).elemType }, { shape, elemType: DataType.INT64 }];
   },
   prepare(ctx) {
-    if (!useIndices(ctx, pooled(ctx).win)) return;
+    const { spatial, win } = pooled(ctx);
+    if (!useIndices(ctx, win, spatial)) return;
     const node = ctx.node;
     if (node.output.length < 2 || node.output[1] === "") node.output[1] = ctx.b.fresh("maxpool_indices");
   },
   backward(ctx, [g]) {
-    const { win } = pooled(ctx);
-    if (!useIndices(ctx, win)) return [maxPoolMask(ctx, g!)];
+    const { spatial, win } = pooled(ctx);
+    if (tiled(ctx, win, spatial)) return [maxPoolTiles(ctx, g!)];
+    if (!useIndices(ctx, win, spatial)) return [maxPoolMask(ctx, g!)];
     const b = ctx.b;
     const flatX = b.reshape(ctx.input(0), [-1]);
     const zeros = b.op("ConstantOfShape", [b.op("Shape", [flatX])]);
@@ -135,6 +205,7 @@ export const averagePoolRule: OpRule = {
   backward(ctx, [g]) {
     const b = ctx.b;
     const { channels: c, spatial, win } = pooled(ctx);
+    if (tiled(ctx, win, spatial)) return [averagePoolTiles(ctx, g!)];
     const one = makeTensor("", DataType.FLOAT, [1], [1]);
     const ones = b.op("ConstantOfShape", [ctx.shapeOf(ctx.input(0))], { value: { t: one } });
     // The forward AveragePool (same attributes) applied to ones: r = cnt / divisor per window.

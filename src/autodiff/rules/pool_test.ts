@@ -1,4 +1,7 @@
-import { checkFixture } from "../testing.ts";
+import assert from "node:assert/strict";
+import { deriveGradientModel } from "../derive.ts";
+import { decodeModel } from "../proto.ts";
+import { checkFixture, loadFixture } from "../testing.ts";
 
 const MAXPOOL = ["maxpool_overlap_ceil", "maxpool_plain", "maxpool_dilated", "maxpool_ties", "tf_like_nhwc"];
 for (const name of MAXPOOL) {
@@ -8,6 +11,17 @@ for (const name of MAXPOOL) {
 }
 // Opset 9 has no scatter-add: overlapping windows must fall back to the mask formulation.
 Deno.test("MaxPool gradient (indices requested) at opset 9", () => checkFixture("old_opset9", "indices"));
+
+// Windows that tile the input: the reshape + compare formulation (default) and the general ones.
+const TILED = ["maxpool_tiles_ties", "maxpool_tiles_ties_opset9", "maxpool_tiles_remainder", "maxpool_plain"];
+for (const name of TILED) {
+  for (const mode of ["indices", "mask"] as const) {
+    for (const tiledPool of ["tiles", "generic"] as const) {
+      Deno.test(`MaxPool gradient (${mode}, ${tiledPool}) matches torch: ${name}`, () =>
+        checkFixture(name, mode, 1e-4, { tiledPool }));
+    }
+  }
+}
 
 for (
   const name of [
@@ -20,3 +34,41 @@ for (
 ) {
   Deno.test(`AveragePool/global pool gradient matches torch: ${name}`, () => checkFixture(name));
 }
+for (const tiledPool of ["tiles", "generic"] as const) {
+  Deno.test(`AveragePool gradient (${tiledPool}) matches torch: avgpool_tiles`, () =>
+    checkFixture("avgpool_tiles", "indices", 1e-4, { tiledPool }));
+}
+
+function opTypes(name: string, tiledPool: "tiles" | "generic"): string[] {
+  const f = loadFixture(name);
+  const derived = deriveGradientModel(f.bytes, f.spec, { loss: "ce", formulations: { tiledPool } });
+  return decodeModel(derived.bytes).graph!.node.map((n) => n.op_type ?? "");
+}
+
+Deno.test("tiled pools need no Indices, scatter or ConvTranspose; the generic formulation does", () => {
+  for (const name of ["maxpool_tiles_ties", "avgpool_tiles"]) {
+    const ops = opTypes(name, "tiles");
+    for (const op of ["ScatterElements", "Scatter", "ConvTranspose"]) assert.ok(!ops.includes(op), `${name}: ${op}`);
+  }
+  assert.ok(opTypes("maxpool_tiles_ties", "generic").includes("ScatterElements"));
+  assert.ok(opTypes("avgpool_tiles", "generic").includes("ConvTranspose"));
+  const f = loadFixture("maxpool_tiles_ties");
+  const graph = decodeModel(deriveGradientModel(f.bytes, f.spec, { loss: "ce" }).bytes).graph!;
+  assert.ok(graph.node.filter((n) => n.op_type === "MaxPool").every((n) => n.output.length === 1));
+});
+
+Deno.test("maxpool_tiles_ties really has windows with several equal maxima", () => {
+  const f = loadFixture("maxpool_tiles_ties");
+  let tiedWindows = 0;
+  for (let img = 0; img < f.batch; img++) {
+    for (let i = 0; i < 8; i += 2) {
+      for (let j = 0; j < 8; j += 2) {
+        const at = (a: number, b: number) => f.pixels[img * 64 + (i + a) * 8 + j + b];
+        const win = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)];
+        const max = Math.max(...win);
+        if (win.filter((v) => v === max).length > 1) tiedWindows++;
+      }
+    }
+  }
+  assert.ok(tiedWindows >= 8, `${tiedWindows} tied windows`);
+});
