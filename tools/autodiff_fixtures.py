@@ -474,9 +474,10 @@ def speed_cases():
     # Pixels straight into 2x2/2 windows: many windows hold two or more equal maxima.
     seq_case("maxpool_tiles_ties", nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(1, 2, 2)), c=1, pixels=tied)
     seq_case("maxpool_tiles_ties_opset9", nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(1, 2, 2)), c=1, pixels=tied, opset=9)
-    # (2,3) windows on 9x10 after a 3x3 Conv (7x8): one row and two columns beyond the last window.
-    seq_case("maxpool_tiles_remainder", nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d((2, 3))), h=9, w=10)
-    seq_case("avgpool_tiles", nn.Sequential(nn.Conv2d(3, 4, 3), nn.AvgPool2d((2, 3)), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.AvgPool2d(1)), h=9, w=10)
+    # 3x3/3 windows on 9x10 after a 3x3 Conv (7x8): one row and two columns beyond the last window.
+    seq_case("maxpool_tiles_remainder", nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(3)), h=9, w=10)
+    seq_case("avgpool_tiles", nn.Sequential(nn.Conv2d(3, 4, 3), nn.AvgPool2d(2), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.AvgPool2d(1),
+                                            nn.AvgPool2d((2, 1))), h=9, w=10)
     seq_case("conv_strided_mix", nn.Sequential(
         nn.Conv2d(3, 8, 7, stride=2, padding=3), nn.ReLU(),            # ResNet stem: 17 -> 9
         nn.Conv2d(8, 6, 1, stride=2), nn.ReLU(),                        # downsample 1x1: 9 -> 5

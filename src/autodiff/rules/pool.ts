@@ -13,13 +13,16 @@
  * count_include_pad / ceil_mode divisor convention is. Global pools spread ∂y over H·W (average)
  * or put it on the first maximal element (max).
  *
- * Tiled windows (kernel = stride, no pads, no dilation, no ceil_mode overhang — the 2×2/2 pools of
- * most CNNs) take a cheaper route in every mode (formulation `tiledPool: "tiles"`): the input is
- * reshaped into [N, C, o₁, k₁, o₂, k₂, …] so each window is a sub-block reached by broadcasting
- * against [N, C, o₁, 1, o₂, 1, …]. MaxPool: hit = (x == y); among the hits the FIRST in row-major
- * window order wins (score = hit · (K − position), winner = score == max score), so ties follow
- * the same rule as above; ∂x = winner · ∂y. No Indices output, no scatter. AveragePool: ∂x = ∂y/K
- * broadcast over the window. Rows/columns beyond the last whole window (floor mode) get 0.
+ * Square 2-D windows that tile the input (k×k, stride k, no pads, no dilation, no ceil_mode
+ * overhang — the 2×2/2 pools of most CNNs) take a cheaper route in every mode (formulation
+ * `tiledPool: "tiles"`): SpaceToDepth lays the input out as [N, K, C, o₁·o₂], window element
+ * (a, b) in block a·k + b, i.e. row-major window order. MaxPool: ArgMax over K returns the FIRST
+ * maximal element (the same tie rule as above), ∂x = (slot == argmax) · ∂y, DepthToSpace back; no
+ * Indices output, no scatter. AveragePool: K copies of ∂y/K, DepthToSpace back. Rows/columns
+ * beyond the last whole window (floor mode) get 0. Measured (BENCHMARKS.md): a 6-D
+ * reshape + broadcast compare was 2–3× slower than scatter on onnxruntime's CPU kernels (per-element
+ * broadcasting), and a Transpose into window-major order cost more than the scatter it saved, so
+ * non-square tiles keep the general formulations.
  */
 import { attrInt, type GraphBuilder } from "../graph.ts";
 import { RuleError } from "../errors.ts";
@@ -43,9 +46,13 @@ function windowsOverlap(win: Window): boolean {
   return win.kernel.some((k, i) => (k - 1) * win.dilations[i] + 1 > win.strides[i]);
 }
 
-/** Windows that tile the input (kernel = stride, no pads/dilation/overhang) under `tiledPool: "tiles"`. */
+/**
+ * Square 2-D windows that tile the input (kernel = stride, no pads/dilation/overhang) under
+ * `tiledPool: "tiles"`.
+ */
 function tiled(ctx: RuleContext, win: Window, spatial: readonly number[]): boolean {
-  return formulation(ctx.formulations, "tiledPool") === "tiles" &&
+  return formulation(ctx.formulations, "tiledPool") === "tiles" && win.kernel.length === 2 &&
+    win.kernel[0] === win.kernel[1] &&
     win.kernel.every((k, i) =>
       k === win.strides[i] && win.dilations[i] === 1 && win.padBegin[i] === 0 && win.padEnd[i] === 0 &&
       win.out[i] * k <= spatial[i]
@@ -57,54 +64,58 @@ function useIndices(ctx: RuleContext, win: Window, spatial: readonly number[]): 
     (ctx.opset >= 16 || !windowsOverlap(win)) && !tiled(ctx, win, spatial);
 }
 
-/** [0, C, o₁, k₁, o₂, k₂, …] (blocks = kernel) or [0, C, o₁, 1, o₂, 1, …] (blocks = ones). */
-function tileDims(channels: number, out: readonly number[], blocks: readonly number[]): number[] {
-  return [0, channels, ...out.flatMap((o, i) => [o, blocks[i]])];
+/** The input cut to its whole windows. */
+function coveredInput(ctx: RuleContext, spatial: readonly number[], win: Window): string {
+  const covered = win.out.map((o, i) => o * win.kernel[i]);
+  if (covered.every((n, i) => n === spatial[i])) return ctx.input(0);
+  return ctx.b.slice(ctx.input(0), covered.map(() => 0), covered, covered.map((_, i) => i + 2));
 }
 
-/** The input cut to its whole windows, as tiles [N, C, o₁, k₁, …]. */
-function inputTiles(ctx: RuleContext, channels: number, spatial: readonly number[], win: Window): string {
-  const b = ctx.b;
+/** [N, C, …covered] → [N, C, …spatial], zeros beyond the last whole window. */
+function padToInput(ctx: RuleContext, dx: string, spatial: readonly number[], win: Window): string {
   const covered = win.out.map((o, i) => o * win.kernel[i]);
-  const x = covered.every((n, i) => n === spatial[i])
-    ? ctx.input(0)
-    : b.slice(ctx.input(0), covered.map(() => 0), covered, covered.map((_, i) => i + 2));
-  return b.reshape(x, tileDims(channels, win.out, win.kernel));
-}
-
-/** Tiles [N, C, o₁, k₁, …] → [N, C, …spatial], zeros beyond the last whole window. */
-function untile(ctx: RuleContext, tiles: string, channels: number, spatial: readonly number[], win: Window): string {
-  const b = ctx.b;
-  const covered = win.out.map((o, i) => o * win.kernel[i]);
-  const dx = b.reshape(tiles, [0, channels, ...covered]);
   if (covered.every((n, i) => n === spatial[i])) return dx;
-  return b.pad(dx, [0, 0, ...covered.map(() => 0), 0, 0, ...covered.map((n, i) => spatial[i] - n)], 0);
+  return ctx.b.pad(dx, [0, 0, ...covered.map(() => 0), 0, 0, ...covered.map((n, i) => spatial[i] - n)], 0);
+}
+
+/**
+ * The windows as [N, K, C, o₁·o₂]: SpaceToDepth (DCR) puts element (a, b) of every k×k window in
+ * channel block a·k + b, i.e. the row-major window order. `back` is the inverse (DepthToSpace).
+ */
+function windowLayout(ctx: RuleContext, channels: number, win: Window) {
+  const b = ctx.b;
+  const k = win.kernel[0] * win.kernel[1];
+  const m = win.out[0] * win.out[1];
+  const blocksize = { i: win.kernel[0] };
+  return {
+    windows: (x: string) => b.reshape(b.op("SpaceToDepth", [x], { blocksize }), [0, k, channels, m]),
+    back: (t: string) => b.op("DepthToSpace", [b.reshape(t, [0, k * channels, ...win.out])], { blocksize }),
+    /** One value per window: [N, 1, C, o₁·o₂]. */
+    rows: [0, 1, channels, m],
+  };
 }
 
 function maxPoolTiles(ctx: RuleContext, g: string): string {
   const b = ctx.b;
   const { channels: c, spatial, win } = pooled(ctx);
-  const ones = win.kernel.map(() => 1);
   const k = win.kernel.reduce((a, v) => a * v, 1);
-  const x = inputTiles(ctx, c, spatial, win);
-  const y = b.reshape(ctx.node.output[0], tileDims(c, win.out, ones));
-  // Priority K − (row-major position in the window): the first hit has the largest score.
-  const priority = b.constF32(Array.from({ length: k }, (_, i) => k - i), [1, 1, ...win.kernel.flatMap((v) => [1, v])]);
-  const zero = b.constF32([0], []);
-  const score = b.op("Where", [b.equalF(x, y), priority, zero]);
-  const windowAxes = win.kernel.map((_, i) => 3 + 2 * i);
-  const winner = b.equalF(score, b.reduceMax(score, windowAxes, true));
-  const dx = b.op("Where", [winner, b.reshape(g, tileDims(c, win.out, ones)), zero]);
-  return untile(ctx, dx, c, spatial, win);
+  const { windows, rows, back } = windowLayout(ctx, c, win);
+  // ArgMax returns the first maximal element along the window axis: the forward's tie rule.
+  const first = b.op("ArgMax", [windows(coveredInput(ctx, spatial, win))], { axis: { i: 1 }, keepdims: { i: 1 } });
+  const slot = b.constI64(Array.from({ length: k }, (_, i) => i), [1, k, 1, 1]);
+  const dx = b.op("Where", [b.op("Equal", [first, slot]), b.reshape(g, rows), b.constF32([0], [])]);
+  return padToInput(ctx, back(dx), spatial, win);
 }
 
 function averagePoolTiles(ctx: RuleContext, g: string): string {
   const b = ctx.b;
   const { channels: c, spatial, win } = pooled(ctx);
   const k = win.kernel.reduce((a, v) => a * v, 1);
-  const spread = b.constF32(new Float32Array(k).fill(1 / k), [1, 1, ...win.kernel.flatMap((v) => [1, v])]);
-  const dx = b.op("Mul", [b.reshape(g, tileDims(c, win.out, win.kernel.map(() => 1))), spread]);
-  return untile(ctx, dx, c, spatial, win);
+  const share = b.op("Mul", [g, b.constF32([1 / k], [])]);
+  const { rows, back } = windowLayout(ctx, c, win);
+  // Every window element receives ∂y/K: K copies of the share along the window axis.
+  const copies = b.op("Concat", new Array(k).fill(b.reshape(share, rows)), { axis: { i: 1 } });
+  return padToInput(ctx, back(copies), spatial, win);
 }
 
 /** Depthwise one-hot kernel [C·K, 1, ...kernel]: output channel c·K+k picks window element k. */
