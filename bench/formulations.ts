@@ -7,7 +7,7 @@
  */
 import { deriveGradientModel } from "../src/autodiff/mod.ts";
 import type { MaxPoolMode } from "../src/autodiff/mod.ts";
-import type { Formulations } from "../src/autodiff/rules/formulations.ts";
+import type { Formulations } from "../src/autodiff/mod.ts";
 import type { InferenceEngine, SessionHandle } from "../src/runtime/engine.ts";
 import type { TensorPayload } from "../src/runtime/protocol.ts";
 import { parseManifest } from "../src/registry/load_manifest.ts";

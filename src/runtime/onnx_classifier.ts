@@ -1,6 +1,6 @@
 import { toModelInput } from "../../kernels/preprocess.ts";
 import { logitsFromProbabilities } from "../../kernels/softmax.ts";
-import { deriveGradientModel, NotDifferentiableError } from "../autodiff/mod.ts";
+import { deriveGradientModel, formulationsFor, NotDifferentiableError } from "../autodiff/mod.ts";
 import type { Manifest } from "../registry/manifest.ts";
 import type { Classifier, GradientMode, GradientResult, LossKind } from "./classifier.ts";
 import type { InferenceEngine, SessionHandle } from "./engine.ts";
@@ -74,7 +74,8 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     const cached = gradientSessions.get(loss);
     if (cached) return cached;
     try {
-      const derived = deriveGradientModel(modelBytes, { input, output }, { loss, maxPool });
+      const formulations = formulationsFor(engine.backend);
+      const derived = deriveGradientModel(modelBytes, { input, output }, { loss, maxPool, formulations });
       const session = await engine.createSession(derived.bytes);
       gradientInfo.buildMs[loss] = derived.buildMs;
       gradientSessions.set(loss, session);

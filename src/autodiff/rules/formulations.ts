@@ -1,23 +1,44 @@
 /**
- * Backward formulations where several equivalent graphs exist. The defaults are the fastest
- * measured on every backend (`deno task bench`, section "Backward formulations" of
- * BENCHMARKS.md); the alternatives stay selectable so that benchmark can keep comparing them.
+ * Backward formulations where several equivalent graphs exist, chosen per backend by measurement
+ * (`deno task bench`, section 3 of BENCHMARKS.md, where every alternative is timed side by side).
+ * The alternatives stay selectable so that the benchmark keeps comparing them.
  */
 export interface Formulations {
   /**
-   * MaxPool/AveragePool whose windows tile the input (kernel = stride, no pads, no dilation):
-   * "tiles" reshapes the input into [N, C, o₁, k₁, o₂, k₂, …] and compares/broadcasts there (no
-   * Indices, no scatter, no ConvTranspose); "generic" uses the general formulation of the op.
+   * MaxPool/AveragePool with square 2-D windows that tile the input (k×k, stride k, no pads, no
+   * dilation, opset ≥ 11): "tiles" = SpaceToDepth + ArgMax + nearest Resize (no Indices, no
+   * scatter, no ConvTranspose); "generic" = the op's general formulation.
    */
   tiledPool: "tiles" | "generic";
   /**
-   * Strided Conv (equal strides, no dilation, 2-D): "subPixel" computes the s² phases of ∂x with
+   * Strided 2-D Conv (equal strides, no dilation): "subPixel" computes the s² phases of ∂x with
    * one stride-1 Conv and interleaves them with DepthToSpace; "transpose" is one ConvTranspose.
    */
   stridedConv: "subPixel" | "transpose";
+  /**
+   * MaxPool "mask" formulation: "argmax" takes ArgMax of the window values; "compare" takes ArgMax
+   * of (window value == pooled max) — the same element, two more full-size passes.
+   */
+  maskPool: "argmax" | "compare";
 }
 
-export const DEFAULT_FORMULATIONS: Readonly<Formulations> = { tiledPool: "tiles", stridedConv: "subPixel" };
+export const DEFAULT_FORMULATIONS: Readonly<Formulations> = {
+  tiledPool: "tiles",
+  // Measured slower than ConvTranspose on both CPU backends (ResNet-18, MobileNetV2): the phase
+  // Conv does s²·⌈K/s⌉² instead of K² multiply-adds per ∂y element, and DepthToSpace is a copy.
+  stridedConv: "transpose",
+  maskPool: "argmax",
+};
+
+/**
+ * The formulations the service derives with on `backend`. onnxruntime-web's WASM build runs
+ * MaxPool with Indices and the scatter faster than the SpaceToDepth/ArgMax/Resize chain (no AVX
+ * MaxPool kernel to lose there); onnxruntime-node is the other way round. WebGPU has not been
+ * measured (no adapter on the benchmark machine) and keeps the general pool formulations.
+ */
+export function formulationsFor(backend: "wasm" | "webgpu" | "native"): Partial<Formulations> {
+  return backend === "native" ? {} : { tiledPool: "generic" };
+}
 
 /** The formulation in force for `key` given the (partial) options of a derivation. */
 export function formulation<K extends keyof Formulations>(

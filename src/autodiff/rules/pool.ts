@@ -7,7 +7,9 @@
  * - "mask" (no Indices output; onnxruntime-web WebGPU rejects it): windows are extracted with a
  *   one-hot depthwise Conv over the input padded with the lowest float, compared with the pooled
  *   max, and the FIRST equal element in row-major window order gets ∂y (the forward's tie rule
- *   in onnxruntime and torch); a ConvTranspose with the same one-hot kernel sums it back.
+ *   in onnxruntime and torch); a ConvTranspose with the same one-hot kernel sums it back. With
+ *   formulation `maskPool: "argmax"` (default) ArgMax of the patches picks that element directly
+ *   (the first maximum is the first element equal to the max) instead of ArgMax of (patch == y).
  * AveragePool: ∂x = ConvTranspose(∂y · r / cnt, ones) where cnt = real (non-pad) elements per
  * window and r = AveragePool(ones) from the runtime itself, so r/cnt = 1/divisor whatever the
  * count_include_pad / ceil_mode divisor convention is. Global pools spread ∂y over H·W (average)
@@ -51,7 +53,7 @@ function windowsOverlap(win: Window): boolean {
  * `tiledPool: "tiles"`.
  */
 function tiled(ctx: RuleContext, win: Window, spatial: readonly number[]): boolean {
-  return formulation(ctx.formulations, "tiledPool") === "tiles" && win.kernel.length === 2 &&
+  return formulation(ctx.formulations, "tiledPool") === "tiles" && ctx.opset >= 11 && win.kernel.length === 2 &&
     win.kernel[0] === win.kernel[1] &&
     win.kernel.every((k, i) =>
       k === win.strides[i] && win.dilations[i] === 1 && win.padBegin[i] === 0 && win.padEnd[i] === 0 &&
@@ -78,44 +80,45 @@ function padToInput(ctx: RuleContext, dx: string, spatial: readonly number[], wi
   return ctx.b.pad(dx, [0, 0, ...covered.map(() => 0), 0, 0, ...covered.map((n, i) => spatial[i] - n)], 0);
 }
 
-/**
- * The windows as [N, K, C, o₁·o₂]: SpaceToDepth (DCR) puts element (a, b) of every k×k window in
- * channel block a·k + b, i.e. the row-major window order. `back` is the inverse (DepthToSpace).
- */
-function windowLayout(ctx: RuleContext, channels: number, win: Window) {
+/** Nearest upsampling by k along both spatial axes (Resize, opset ≥ 11): each value fills its window. */
+function upsample(ctx: RuleContext, x: string, k: number): string {
   const b = ctx.b;
-  const k = win.kernel[0] * win.kernel[1];
-  const m = win.out[0] * win.out[1];
-  const blocksize = { i: win.kernel[0] };
-  return {
-    windows: (x: string) => b.reshape(b.op("SpaceToDepth", [x], { blocksize }), [0, k, channels, m]),
-    back: (t: string) => b.op("DepthToSpace", [b.reshape(t, [0, k * channels, ...win.out])], { blocksize }),
-    /** One value per window: [N, 1, C, o₁·o₂]. */
-    rows: [0, 1, channels, m],
-  };
+  return b.op("Resize", [x, b.constF32([], [0]), b.constF32([1, 1, k, k], [4])], {
+    mode: { s: "nearest" },
+    coordinate_transformation_mode: { s: "asymmetric" },
+    nearest_mode: { s: "floor" },
+  });
 }
 
 function maxPoolTiles(ctx: RuleContext, g: string): string {
   const b = ctx.b;
   const { channels: c, spatial, win } = pooled(ctx);
-  const k = win.kernel.reduce((a, v) => a * v, 1);
-  const { windows, rows, back } = windowLayout(ctx, c, win);
-  // ArgMax returns the first maximal element along the window axis: the forward's tie rule.
-  const first = b.op("ArgMax", [windows(coveredInput(ctx, spatial, win))], { axis: { i: 1 }, keepdims: { i: 1 } });
-  const slot = b.constI64(Array.from({ length: k }, (_, i) => i), [1, k, 1, 1]);
-  const dx = b.op("Where", [b.op("Equal", [first, slot]), b.reshape(g, rows), b.constF32([0], [])]);
-  return padToInput(ctx, back(dx), spatial, win);
+  const k = win.kernel[0];
+  const covered = win.out.map((o) => o * k);
+  // SpaceToDepth puts element (a, b) of every window in channel block a·k + b: [N, k², C, o₁·o₂].
+  const windows = b.reshape(b.op("SpaceToDepth", [coveredInput(ctx, spatial, win)], { blocksize: { i: k } }), [
+    0,
+    k * k,
+    c,
+    win.out[0] * win.out[1],
+  ]);
+  // ArgMax returns the FIRST maximal element in row-major window order: the forward's tie rule.
+  const first = b.op("ArgMax", [windows], { axis: { i: 1 }, keepdims: { i: 1 } });
+  const winner = upsample(ctx, b.reshape(b.toFloat(first), [0, c, ...win.out]), k);
+  // Position of each input element inside its window, a·k + b.
+  const slots = new Float32Array(covered[0] * covered[1]);
+  for (let i = 0; i < covered[0]; i++) {
+    for (let j = 0; j < covered[1]; j++) slots[i * covered[1] + j] = (i % k) * k + (j % k);
+  }
+  const hit = b.op("Equal", [winner, b.constF32(slots, [1, 1, ...covered])]);
+  return padToInput(ctx, b.op("Where", [hit, upsample(ctx, g, k), b.constF32([0], [])]), spatial, win);
 }
 
 function averagePoolTiles(ctx: RuleContext, g: string): string {
   const b = ctx.b;
-  const { channels: c, spatial, win } = pooled(ctx);
-  const k = win.kernel.reduce((a, v) => a * v, 1);
-  const share = b.op("Mul", [g, b.constF32([1 / k], [])]);
-  const { rows, back } = windowLayout(ctx, c, win);
-  // Every window element receives ∂y/K: K copies of the share along the window axis.
-  const copies = b.op("Concat", new Array(k).fill(b.reshape(share, rows)), { axis: { i: 1 } });
-  return padToInput(ctx, back(copies), spatial, win);
+  const { spatial, win } = pooled(ctx);
+  const k = win.kernel[0];
+  return padToInput(ctx, upsample(ctx, b.op("Mul", [g, b.constF32([1 / (k * k)], [])]), k), spatial, win);
 }
 
 /** Depthwise one-hot kernel [C·K, 1, ...kernel]: output channel c·K+k picks window element k. */
@@ -149,15 +152,22 @@ function maxPoolMask(ctx: RuleContext, g: string): string {
     group: { i: c },
   };
   const patches = b.reshape(b.op("Conv", [xp, kernel], conv), [0, c, k, ...win.out]);
-  const y = b.reshape(ctx.node.output[0], [0, c, 1, ...win.out]);
-  const hits = b.toFloat(b.equalF(patches, y));
-  const first = b.op("ArgMax", [hits], { axis: { i: 2 }, keepdims: { i: 1 } });
   const slots = b.constI64(Array.from({ length: k }, (_, i) => i), [1, 1, k, ...new Array(r).fill(1)]);
-  const mask = b.toFloat(b.op("Equal", [first, slots]));
+  const gy = b.reshape(g, [0, c, 1, ...win.out]);
+  let contrib: string;
+  if (formulation(ctx.formulations, "maskPool") === "argmax") {
+    // The first maximal patch element is the first one equal to y (pads hold the lowest float).
+    const first = b.op("ArgMax", [patches], { axis: { i: 2 }, keepdims: { i: 1 } });
+    contrib = b.op("Mul", [b.toFloat(b.op("Equal", [first, slots])), gy]);
+  } else {
+    const y = b.reshape(ctx.node.output[0], [0, c, 1, ...win.out]);
+    const first = b.op("ArgMax", [b.toFloat(b.equalF(patches, y))], { axis: { i: 2 }, keepdims: { i: 1 } });
+    contrib = b.op("Mul", [b.toFloat(b.op("Equal", [first, slots])), gy]);
+  }
   // Channels move into the batch so the spread-back is an ungrouped ConvTranspose (K → 1): the
   // WebGPU provider of onnxruntime-web 1.30 computes grouped ConvTranspose with several input
   // channels per group wrongly, and this mode exists for WebGPU.
-  const contrib = b.reshape(b.op("Mul", [mask, b.reshape(g, [0, c, 1, ...win.out])]), [-1, k, ...win.out]);
+  contrib = b.reshape(contrib, [-1, k, ...win.out]);
   const outputPadding = padded.map((p, i) =>
     p - ((win.out[i] - 1) * win.strides[i] + (win.kernel[i] - 1) * win.dilations[i] + 1)
   );

@@ -9,6 +9,11 @@ for (const name of MAXPOOL) {
     Deno.test(`MaxPool gradient (${mode}) matches torch: ${name}`, () => checkFixture(name, mode));
   }
 }
+// The mask formulation's previous form (ArgMax of patch == max) picks the same elements.
+for (const name of ["maxpool_ties", "maxpool_overlap_ceil", "maxpool_dilated"]) {
+  Deno.test(`MaxPool gradient (mask, compare) matches torch: ${name}`, () =>
+    checkFixture(name, "mask", 1e-4, { maskPool: "compare" }));
+}
 // Opset 9 has no scatter-add: overlapping windows must fall back to the mask formulation.
 Deno.test("MaxPool gradient (indices requested) at opset 9", () => checkFixture("old_opset9", "indices"));
 
