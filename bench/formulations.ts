@@ -5,9 +5,7 @@
  * ratios between them are measured under the same load. Graphs identical to an earlier variant
  * are not timed twice.
  */
-import { deriveGradientModel } from "../src/autodiff/mod.ts";
-import type { MaxPoolMode } from "../src/autodiff/mod.ts";
-import type { Formulations } from "../src/autodiff/mod.ts";
+import { deriveGradientModel, type Formulations, formulationsFor, type MaxPoolMode } from "../src/autodiff/mod.ts";
 import type { InferenceEngine, SessionHandle } from "../src/runtime/engine.ts";
 import type { TensorPayload } from "../src/runtime/protocol.ts";
 import { parseManifest } from "../src/registry/load_manifest.ts";
@@ -22,14 +20,21 @@ export interface Variant {
   formulations?: Partial<Formulations>;
 }
 
-/** "before" is the graph the service derived before these formulations existed. */
-export const VARIANTS: Variant[] = [
-  { name: "before", formulations: { tiledPool: "generic", stridedConv: "transpose" } },
-  { name: "after" },
-  { name: "after, MaxPool mask", maxPool: "mask" },
-  { name: "pools generic", formulations: { tiledPool: "generic" } },
-  { name: "strided ConvTranspose", formulations: { stridedConv: "transpose" } },
-];
+/**
+ * What is timed on `backend`: "before" is the graph the service derived before these
+ * formulations existed, "service" what it derives now (formulationsFor), then each alternative.
+ */
+export function variantsFor(backend: "wasm" | "native"): Variant[] {
+  const service = formulationsFor(backend);
+  return [
+    { name: "before", formulations: { tiledPool: "generic", stridedConv: "transpose", maskPool: "compare" } },
+    { name: "service", formulations: service },
+    { name: "tiled pools: tiles", formulations: { ...service, tiledPool: "tiles" } },
+    { name: "tiled pools: generic", formulations: { ...service, tiledPool: "generic" } },
+    { name: "strided Conv: subPixel", formulations: { ...service, stridedConv: "subPixel" } },
+    { name: "MaxPool mode: mask", maxPool: "mask", formulations: service },
+  ];
+}
 
 export interface FormulationCell {
   model: string;
@@ -73,19 +78,19 @@ export async function measureFormulations(
     const manifestPath = `${model.dir}/manifest.json`;
     const { input, output } = parseManifest(await Deno.readTextFile(manifestPath), manifestPath);
     const bytes = await Deno.readFile(`${model.dir}/model.onnx`);
-    const graphs: { variant: Variant; bytes: Uint8Array; same: string[] }[] = [];
-    for (const variant of VARIANTS) {
-      const derived = deriveGradientModel(bytes, { input, output }, {
-        loss: "ce",
-        maxPool: variant.maxPool,
-        formulations: variant.formulations,
-      }).bytes;
-      const twin = graphs.find((g) => sameBytes(g.bytes, derived));
-      if (twin) twin.same.push(variant.name);
-      else graphs.push({ variant, bytes: derived, same: [] });
-    }
     const { channels: c, height: h, width: w } = input;
     for (const [backend, engine] of engines) {
+      const graphs: { variant: Variant; bytes: Uint8Array; same: string[] }[] = [];
+      for (const variant of variantsFor(backend as "wasm" | "native")) {
+        const derived = deriveGradientModel(bytes, { input, output }, {
+          loss: "ce",
+          maxPool: variant.maxPool,
+          formulations: variant.formulations,
+        }).bytes;
+        const twin = graphs.find((g) => sameBytes(g.bytes, derived));
+        if (twin) twin.same.push(variant.name);
+        else graphs.push({ variant, bytes: derived, same: [] });
+      }
       const forward = await engine.createSession(bytes);
       const sessions: SessionHandle[] = [];
       for (const g of graphs) sessions.push(await engine.createSession(g.bytes));

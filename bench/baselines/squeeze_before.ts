@@ -1,8 +1,14 @@
 /**
+ * The squeezer kernels as they were before the running-sum non-local means and the median
+ * comparison networks (kernels/squeeze.ts at commit 7ed7d10), kept verbatim so that
+ * `deno task bench` measures before and after side by side (bench/kernels.ts). Not used by the
+ * service.
+ */
+/**
  * Feature squeezers of Xu, Evans & Qi, "Feature Squeezing: Detecting Adversarial Examples in Deep
  * Neural Networks" (NDSS 2018), on float32 pixels in [0,1]. Each returns a new array.
  */
-import type { BatchShape, ImageShape } from "./resize.ts";
+import type { BatchShape, ImageShape } from "../../kernels/resize.ts";
 
 function checkLength(x: Float32Array, expected: number, what: string): void {
   if (x.length !== expected) throw new RangeError(`${what}: expected ${expected} values, got ${x.length}`);
