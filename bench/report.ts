@@ -4,6 +4,7 @@ import type { LatencySummary } from "./check_latency.ts";
 import type { Machine } from "./machine.ts";
 import type { FormulationCell } from "./formulations.ts";
 import type { KernelCell } from "./kernels.ts";
+import type { UnrollCell } from "./unroll.ts";
 import { markdownTable } from "./table.ts";
 import { ms, ratio } from "./stats.ts";
 
@@ -16,6 +17,7 @@ export interface BenchResults {
   latency: LatencySummary[];
   formulations: FormulationCell[];
   kernels: KernelCell[];
+  unroll: UnrollCell[];
   notes: string[];
 }
 
@@ -31,9 +33,6 @@ const STAGE_COLUMNS: [string, string][] = [
 ];
 
 const isTorch = (runtime: string) => runtime.startsWith("pytorch");
-
-/** Measured once by hand (see the commit that removed each); not rerun by the benchmark. */
-const EXPERIMENTS: string[] = [];
 
 export function gradientTable(cells: GradientCostCell[]): string {
   const find = (c: GradientCostCell, runtime: string) =>
@@ -168,6 +167,23 @@ export function kernelTable(cells: KernelCell[]): string {
   );
 }
 
+export function unrollTable(cells: UnrollCell[]): string {
+  return markdownTable(
+    ["model", "backend", "batch", "steps", "loop ms", "unrolled ms", "unrolled / loop", "same iterate", "rounds"],
+    cells.map((c) => [
+      c.model,
+      c.backend,
+      String(c.batch),
+      String(c.steps),
+      ms(c.loopMs),
+      ms(c.unrolledMs),
+      ratio(c.ratio),
+      c.same ? "yes" : "**no**",
+      String(c.rounds),
+    ]),
+  );
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   return `# Benchmarks
@@ -246,9 +262,15 @@ deterministic noisy image, interleaved; "same output" compares every value exact
 
 ${kernelTable(r.kernels)}
 
-## Experiments measured and not kept
+## 5. k PGD steps in one graph
 
-${EXPERIMENTS.map((e) => `- ${e}`).join("\n")}
+k L∞ steps (α = 0.01, ε = 0.03, random pixels) as one \`session.run\` of the unrolled graph
+(src/autodiff/unroll.ts: the gradient graph repeated k times with sign, step and clipping between
+copies) against the engine's way: k gradient runs with the step in JavaScript. Same Worker engines as
+section 1, interleaved. The unrolled graph is not used by src/attacks yet (see README, "Gradient
+graphs").
+
+${unrollTable(r.unroll)}
 
 ## Notes
 
