@@ -26,7 +26,8 @@ export interface UnrollCell {
   rounds: number;
 }
 
-const ALPHA = 0.01, EPS = 0.03;
+// float32 α: the graph steps by the float32 value, so the JavaScript step must too.
+const ALPHA = Math.fround(0.01), EPS = 0.03;
 
 async function time(work: () => Promise<unknown>): Promise<number> {
   const start = performance.now();

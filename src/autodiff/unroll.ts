@@ -36,7 +36,9 @@ export function unrollLinfSteps(gradientBytes: Uint8Array, steps: number): Uint8
   for (let t = 0; t < steps; t++) {
     const at = (name: string) => (shared.has(name) ? name : name === "pixels" ? x : `step${t}/${name}`);
     for (const n of body) {
-      nodes.push({ ...n, name: `step${t}/${n.name ?? ""}`, input: n.input.map(at), output: n.output.map(at) });
+      // Node names must be unique; exporters may leave them empty (an output name is unique).
+      const name = `step${t}/${n.name || n.output[0]}`;
+      nodes.push({ ...n, name, input: n.input.map(at), output: n.output.map(at) });
     }
     const moved = `step${t}/moved`;
     nodes.push(makeNode("Sign", [at("grad")], [`step${t}/sign`]));

@@ -5,7 +5,8 @@ import { loadFixture, runGradientModel } from "./testing.ts";
 import { unrollLinfSteps } from "./unroll.ts";
 
 Deno.test("unrolled L∞ steps equal a loop of gradient runs with the same step and clipping", async () => {
-  const f = loadFixture("bn_relu");
+  // fashion-rgb-like exporters leave node names empty: tf_like_nhwc has unnamed nodes.
+  const f = loadFixture("tf_like_nhwc");
   const { channels: c, height: h, width: w } = f.spec.input;
   const dims = [f.batch, c, h, w];
   const gradient = deriveGradientModel(f.bytes, f.spec, { loss: "ce" }).bytes;
