@@ -27,10 +27,19 @@ export interface Variant {
 export function variantsFor(backend: "wasm" | "native"): Variant[] {
   const service = formulationsFor(backend);
   return [
-    { name: "before", formulations: { tiledPool: "generic", stridedConv: "transpose", maskPool: "compare" } },
+    {
+      name: "before",
+      formulations: {
+        tiledMaxPool: "generic",
+        tiledAveragePool: "generic",
+        stridedConv: "transpose",
+        maskPool: "compare",
+      },
+    },
     { name: "service", formulations: service },
-    { name: "tiled pools: tiles", formulations: { ...service, tiledPool: "tiles" } },
-    { name: "tiled pools: generic", formulations: { ...service, tiledPool: "generic" } },
+    { name: "tiled MaxPool: tiles", formulations: { ...service, tiledMaxPool: "tiles" } },
+    { name: "tiled MaxPool: generic", formulations: { ...service, tiledMaxPool: "generic" } },
+    { name: "tiled AveragePool: generic", formulations: { ...service, tiledAveragePool: "generic" } },
     { name: "strided Conv: subPixel", formulations: { ...service, stridedConv: "subPixel" } },
     { name: "MaxPool mode: mask", maxPool: "mask", formulations: service },
   ];

@@ -5,11 +5,13 @@
  */
 export interface Formulations {
   /**
-   * MaxPool/AveragePool with square 2-D windows that tile the input (k×k, stride k, no pads, no
-   * dilation, opset ≥ 11): "tiles" = SpaceToDepth + ArgMax + nearest Resize (no Indices, no
-   * scatter, no ConvTranspose); "generic" = the op's general formulation.
+   * MaxPool with square 2-D windows that tile the input (k×k, stride k, no pads, no dilation,
+   * opset ≥ 11): "tiles" = SpaceToDepth + ArgMax + nearest Resize (no Indices, no scatter);
+   * "generic" = Indices + scatter or the mask formulation.
    */
-  tiledPool: "tiles" | "generic";
+  tiledMaxPool: "tiles" | "generic";
+  /** AveragePool on such windows: "tiles" = nearest Resize of ∂y/k²; "generic" = ConvTranspose. */
+  tiledAveragePool: "tiles" | "generic";
   /**
    * Strided 2-D Conv (equal strides, no dilation): "subPixel" computes the s² phases of ∂x with
    * one stride-1 Conv and interleaves them with DepthToSpace; "transpose" is one ConvTranspose.
@@ -23,7 +25,8 @@ export interface Formulations {
 }
 
 export const DEFAULT_FORMULATIONS: Readonly<Formulations> = {
-  tiledPool: "tiles",
+  tiledMaxPool: "tiles",
+  tiledAveragePool: "tiles",
   // Measured slower than ConvTranspose on both CPU backends (ResNet-18, MobileNetV2): the phase
   // Conv does s²·⌈K/s⌉² instead of K² multiply-adds per ∂y element, and DepthToSpace is a copy.
   stridedConv: "transpose",
@@ -32,12 +35,13 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = {
 
 /**
  * The formulations the service derives with on `backend`. onnxruntime-web's WASM build runs
- * MaxPool with Indices and the scatter faster than the SpaceToDepth/ArgMax/Resize chain (no AVX
- * MaxPool kernel to lose there); onnxruntime-node is the other way round. WebGPU has not been
- * measured (no adapter on the benchmark machine) and keeps the general pool formulations.
+ * MaxPool with Indices and the scatter faster than the SpaceToDepth/ArgMax/Resize chain;
+ * onnxruntime-node is the other way round (its MaxPool with Indices is a slow generic loop). The
+ * Resize form of AveragePool wins on both. WebGPU has not been measured (no adapter on the
+ * benchmark machine) and gets the WASM choices.
  */
 export function formulationsFor(backend: "wasm" | "webgpu" | "native"): Partial<Formulations> {
-  return backend === "native" ? {} : { tiledPool: "generic" };
+  return backend === "native" ? {} : { tiledMaxPool: "generic" };
 }
 
 /** The formulation in force for `key` given the (partial) options of a derivation. */

@@ -17,7 +17,7 @@
  *
  * Square 2-D windows that tile the input (k×k, stride k, no pads, no dilation, no ceil_mode
  * overhang — the 2×2/2 pools of most CNNs) take a cheaper route in every mode (formulation
- * `tiledPool: "tiles"`): SpaceToDepth lays the input out as [N, K, C, o₁·o₂], window element
+ * `tiledMaxPool` / `tiledAveragePool: "tiles"`): SpaceToDepth lays the input out as [N, K, C, o₁·o₂], window element
  * (a, b) in block a·k + b, i.e. row-major window order. MaxPool: ArgMax over K returns the FIRST
  * maximal element (the same tie rule as above), ∂x = (slot == argmax) · ∂y, DepthToSpace back; no
  * Indices output, no scatter. AveragePool: K copies of ∂y/K, DepthToSpace back. Rows/columns
@@ -50,10 +50,15 @@ function windowsOverlap(win: Window): boolean {
 
 /**
  * Square 2-D windows that tile the input (kernel = stride, no pads/dilation/overhang) under
- * `tiledPool: "tiles"`.
+ * `tiledMaxPool` / `tiledAveragePool` (`key`) "tiles".
  */
-function tiled(ctx: RuleContext, win: Window, spatial: readonly number[]): boolean {
-  return formulation(ctx.formulations, "tiledPool") === "tiles" && ctx.opset >= 11 && win.kernel.length === 2 &&
+function tiled(
+  ctx: RuleContext,
+  win: Window,
+  spatial: readonly number[],
+  key: "tiledMaxPool" | "tiledAveragePool",
+): boolean {
+  return formulation(ctx.formulations, key) === "tiles" && ctx.opset >= 11 && win.kernel.length === 2 &&
     win.kernel[0] === win.kernel[1] &&
     win.kernel.every((k, i) =>
       k === win.strides[i] && win.dilations[i] === 1 && win.padBegin[i] === 0 && win.padEnd[i] === 0 &&
@@ -63,7 +68,7 @@ function tiled(ctx: RuleContext, win: Window, spatial: readonly number[]): boole
 
 function useIndices(ctx: RuleContext, win: Window, spatial: readonly number[]): boolean {
   return ctx.maxPool === "indices" && attrInt(ctx.node, "storage_order", 0) === 0 &&
-    (ctx.opset >= 16 || !windowsOverlap(win)) && !tiled(ctx, win, spatial);
+    (ctx.opset >= 16 || !windowsOverlap(win)) && !tiled(ctx, win, spatial, "tiledMaxPool");
 }
 
 /** The input cut to its whole windows. */
@@ -195,7 +200,7 @@ export const maxPoolRule: OpRule = {
   },
   backward(ctx, [g]) {
     const { spatial, win } = pooled(ctx);
-    if (tiled(ctx, win, spatial)) return [maxPoolTiles(ctx, g!)];
+    if (tiled(ctx, win, spatial, "tiledMaxPool")) return [maxPoolTiles(ctx, g!)];
     if (!useIndices(ctx, win, spatial)) return [maxPoolMask(ctx, g!)];
     const b = ctx.b;
     const flatX = b.reshape(ctx.input(0), [-1]);
@@ -226,7 +231,7 @@ export const averagePoolRule: OpRule = {
   backward(ctx, [g]) {
     const b = ctx.b;
     const { channels: c, spatial, win } = pooled(ctx);
-    if (tiled(ctx, win, spatial)) return [averagePoolTiles(ctx, g!)];
+    if (tiled(ctx, win, spatial, "tiledAveragePool")) return [averagePoolTiles(ctx, g!)];
     const one = makeTensor("", DataType.FLOAT, [1], [1]);
     const ones = b.op("ConstantOfShape", [ctx.shapeOf(ctx.input(0))], { value: { t: one } });
     // The forward AveragePool (same attributes) applied to ones: r = cnt / divisor per window.

@@ -21,9 +21,9 @@ Deno.test("MaxPool gradient (indices requested) at opset 9", () => checkFixture(
 const TILED = ["maxpool_tiles_ties", "maxpool_tiles_ties_opset9", "maxpool_tiles_remainder", "maxpool_plain"];
 for (const name of TILED) {
   for (const mode of ["indices", "mask"] as const) {
-    for (const tiledPool of ["tiles", "generic"] as const) {
-      Deno.test(`MaxPool gradient (${mode}, ${tiledPool}) matches torch: ${name}`, () =>
-        checkFixture(name, mode, 1e-4, { tiledPool }));
+    for (const tiledMaxPool of ["tiles", "generic"] as const) {
+      Deno.test(`MaxPool gradient (${mode}, ${tiledMaxPool}) matches torch: ${name}`, () =>
+        checkFixture(name, mode, 1e-4, { tiledMaxPool }));
     }
   }
 }
@@ -39,14 +39,17 @@ for (
 ) {
   Deno.test(`AveragePool/global pool gradient matches torch: ${name}`, () => checkFixture(name));
 }
-for (const tiledPool of ["tiles", "generic"] as const) {
-  Deno.test(`AveragePool gradient (${tiledPool}) matches torch: avgpool_tiles`, () =>
-    checkFixture("avgpool_tiles", "indices", 1e-4, { tiledPool }));
+for (const tiledAveragePool of ["tiles", "generic"] as const) {
+  Deno.test(`AveragePool gradient (${tiledAveragePool}) matches torch: avgpool_tiles`, () =>
+    checkFixture("avgpool_tiles", "indices", 1e-4, { tiledAveragePool }));
 }
 
-function opTypes(name: string, tiledPool: "tiles" | "generic"): string[] {
+function opTypes(name: string, tiled: "tiles" | "generic"): string[] {
   const f = loadFixture(name);
-  const derived = deriveGradientModel(f.bytes, f.spec, { loss: "ce", formulations: { tiledPool } });
+  const derived = deriveGradientModel(f.bytes, f.spec, {
+    loss: "ce",
+    formulations: { tiledMaxPool: tiled, tiledAveragePool: tiled },
+  });
   return decodeModel(derived.bytes).graph!.node.map((n) => n.op_type ?? "");
 }
 
