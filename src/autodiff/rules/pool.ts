@@ -16,15 +16,17 @@
  * or put it on the first maximal element (max).
  *
  * Square 2-D windows that tile the input (k×k, stride k, no pads, no dilation, no ceil_mode
- * overhang — the 2×2/2 pools of most CNNs) take a cheaper route in every mode (formulation
- * `tiledMaxPool` / `tiledAveragePool: "tiles"`): SpaceToDepth lays the input out as [N, K, C, o₁·o₂], window element
- * (a, b) in block a·k + b, i.e. row-major window order. MaxPool: ArgMax over K returns the FIRST
- * maximal element (the same tie rule as above), ∂x = (slot == argmax) · ∂y, DepthToSpace back; no
- * Indices output, no scatter. AveragePool: K copies of ∂y/K, DepthToSpace back. Rows/columns
- * beyond the last whole window (floor mode) get 0. Measured (BENCHMARKS.md): a 6-D
- * reshape + broadcast compare was 2–3× slower than scatter on onnxruntime's CPU kernels (per-element
- * broadcasting), and a Transpose into window-major order cost more than the scatter it saved, so
- * non-square tiles keep the general formulations.
+ * overhang, opset ≥ 11 — the 2×2/2 pools of most CNNs) can take a cheaper route in either mode
+ * (formulations `tiledMaxPool` / `tiledAveragePool: "tiles"`; rules/formulations.ts says where).
+ * MaxPool: SpaceToDepth lays the input out as [N, k², C, o₁·o₂] with window element (a, b) in
+ * block a·k + b, i.e. row-major window order; ArgMax over that axis returns the FIRST maximal
+ * element (the same tie rule as above); a nearest Resize by k spreads the winner's slot and ∂y
+ * over each window and ∂x = (slot of the element == winner) · ∂y. No Indices output, no scatter.
+ * AveragePool: ∂x = nearest Resize of ∂y/k². Rows/columns beyond the last whole window (floor
+ * mode) get 0. Measured on onnxruntime's CPU kernels and not kept: a 6-D reshape with broadcast
+ * compares (2–3× slower than the scatter: broadcasting over interleaved axes runs per element), a
+ * Transpose into window-major order (costlier than the scatter it saves), DepthToSpace instead of
+ * Resize and MaxUnpool on rebuilt flat indices (both slower than Resize).
  */
 import { attrInt, type GraphBuilder } from "../graph.ts";
 import { RuleError } from "../errors.ts";
