@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       });
     }
     for (const engine of engines.values()) engine.close();
-    const kernels = sections.has("4") ? (log("4. squeezer kernels"), measureKernels(1_500 * scale, log)) : [];
+    const kernels = sections.has("4") ? (log("4. squeezer kernels"), measureKernels(4_000 * scale, log)) : [];
 
     let latency: Awaited<ReturnType<typeof measureCheckLatency>> = { series: [], notes: [] };
     if (sections.has("2")) {

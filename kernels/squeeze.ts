@@ -101,31 +101,42 @@ function median2(x: Float32Array, shape: ImageShape, rowIdx: Int32Array, colIdx:
   return out;
 }
 
-/** 3×3 windows: the 19-exchange median-of-9 network (Paeth; Devillard's opt_med9). */
+/**
+ * 3×3 windows: the 19-exchange median-of-9 network (Paeth; Devillard's opt_med9), on locals so
+ * the window stays in registers.
+ */
 function median3(x: Float32Array, shape: ImageShape, rowIdx: Int32Array, colIdx: Int32Array, out: Float32Array) {
   const { channels: c, height: h, width: w } = shape;
-  const p = new Float64Array(9);
-  const sort = (i: number, j: number) => {
-    if (p[i] > p[j]) {
-      const t = p[i];
-      p[i] = p[j];
-      p[j] = t;
-    }
-  };
   for (let ch = 0; ch < c; ch++) {
     const plane = ch * h * w;
     for (let i = 0; i < h; i++) {
       const r0 = plane + rowIdx[i] * w, r1 = plane + rowIdx[i + 1] * w, r2 = plane + rowIdx[i + 2] * w;
       for (let j = 0; j < w; j++) {
         const c0 = colIdx[j], c1 = colIdx[j + 1], c2 = colIdx[j + 2];
-        p[0] = x[r0 + c0], p[1] = x[r0 + c1], p[2] = x[r0 + c2];
-        p[3] = x[r1 + c0], p[4] = x[r1 + c1], p[5] = x[r1 + c2];
-        p[6] = x[r2 + c0], p[7] = x[r2 + c1], p[8] = x[r2 + c2];
-        sort(1, 2), sort(4, 5), sort(7, 8), sort(0, 1), sort(3, 4), sort(6, 7);
-        sort(1, 2), sort(4, 5), sort(7, 8), sort(0, 3), sort(5, 8), sort(4, 7);
-        sort(3, 6), sort(1, 4), sort(2, 5), sort(4, 7), sort(4, 2), sort(6, 4);
-        sort(4, 2);
-        out[plane + i * w + j] = p[4];
+        let p0 = x[r0 + c0], p1 = x[r0 + c1], p2 = x[r0 + c2];
+        let p3 = x[r1 + c0], p4 = x[r1 + c1], p5 = x[r1 + c2];
+        let p6 = x[r2 + c0], p7 = x[r2 + c1], p8 = x[r2 + c2];
+        let t: number;
+        if (p1 > p2) t = p1, p1 = p2, p2 = t;
+        if (p4 > p5) t = p4, p4 = p5, p5 = t;
+        if (p7 > p8) t = p7, p7 = p8, p8 = t;
+        if (p0 > p1) t = p0, p0 = p1, p1 = t;
+        if (p3 > p4) t = p3, p3 = p4, p4 = t;
+        if (p6 > p7) t = p6, p6 = p7, p7 = t;
+        if (p1 > p2) t = p1, p1 = p2, p2 = t;
+        if (p4 > p5) t = p4, p4 = p5, p5 = t;
+        if (p7 > p8) t = p7, p7 = p8, p8 = t;
+        if (p0 > p3) t = p0, p0 = p3, p3 = t;
+        if (p5 > p8) t = p5, p5 = p8, p8 = t;
+        if (p4 > p7) t = p4, p4 = p7, p7 = t;
+        if (p3 > p6) t = p3, p3 = p6, p6 = t;
+        if (p1 > p4) t = p1, p1 = p4, p4 = t;
+        if (p2 > p5) t = p2, p2 = p5, p5 = t;
+        if (p4 > p7) t = p4, p4 = p7, p7 = t;
+        if (p4 > p2) t = p4, p4 = p2, p2 = t;
+        if (p6 > p4) t = p6, p6 = p4, p4 = t;
+        if (p4 > p2) t = p4, p4 = p2, p2 = t;
+        out[plane + i * w + j] = p4;
       }
     }
   }
