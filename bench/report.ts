@@ -2,6 +2,9 @@
 import type { GradientCostCell, ModelGradientInfo } from "./gradient_cost.ts";
 import type { LatencySummary } from "./check_latency.ts";
 import type { Machine } from "./machine.ts";
+import type { FormulationCell } from "./formulations.ts";
+import type { KernelCell } from "./kernels.ts";
+import type { UnrollCell } from "./unroll.ts";
 import { markdownTable } from "./table.ts";
 import { ms, ratio } from "./stats.ts";
 
@@ -12,6 +15,9 @@ export interface BenchResults {
   images: number;
   gradient: { cells: GradientCostCell[]; info: ModelGradientInfo[] };
   latency: LatencySummary[];
+  formulations: FormulationCell[];
+  kernels: KernelCell[];
+  unroll: UnrollCell[];
   notes: string[];
 }
 
@@ -129,6 +135,55 @@ export function dominantStages(rows: LatencySummary[]): string[] {
   });
 }
 
+export function formulationTable(cells: FormulationCell[]): string {
+  return markdownTable(
+    ["model", "backend", "batch", "gradient graph", "fwd ms", "fwd+grad ms", "fwd+grad / fwd", "vs before", "rounds"],
+    cells.map((c) => [
+      c.model,
+      c.backend,
+      String(c.batch),
+      c.same.length > 0 ? `${c.variant} (= ${c.same.join(", ")})` : c.variant,
+      ms(c.fwdMs),
+      ms(c.gradMs),
+      ratio(c.ratio),
+      ratio(c.vsBefore),
+      String(c.rounds),
+    ]),
+  );
+}
+
+export function kernelTable(cells: KernelCell[]): string {
+  return markdownTable(
+    ["kernel", "image", "before ms", "after ms", "after / before", "same output", "rounds"],
+    cells.map((c) => [
+      c.kernel,
+      c.shape,
+      ms(c.beforeMs),
+      ms(c.afterMs),
+      ratio(c.ratio),
+      c.identical ? "yes" : "**no**",
+      String(c.rounds),
+    ]),
+  );
+}
+
+export function unrollTable(cells: UnrollCell[]): string {
+  return markdownTable(
+    ["model", "backend", "batch", "steps", "loop ms", "unrolled ms", "unrolled / loop", "same iterate", "rounds"],
+    cells.map((c) => [
+      c.model,
+      c.backend,
+      String(c.batch),
+      String(c.steps),
+      ms(c.loopMs),
+      ms(c.unrolledMs),
+      ratio(c.ratio),
+      c.same ? "yes" : "**no**",
+      String(c.rounds),
+    ]),
+  );
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   return `# Benchmarks
@@ -186,6 +241,36 @@ Median per stage (ms; robustcheck from the report's \`timings\`):
 ${stageTable(r.latency)}
 
 ${dominantStages(r.latency).map((s) => `- ${s}`).join("\n")}
+
+## 3. Backward formulations
+
+Derived gradient graphs (\`ce\` loss) run as sessions of the same Worker engine as section 1,
+interleaved round-robin with the model's forward, fed directly (no preprocessing, no batching
+split). \`before\` is the graph derived before the formulations of src/autodiff/rules/formulations.ts
+existed (MaxPool Indices + scatter or the mask compare, AveragePool by ConvTranspose, strided Conv by
+ConvTranspose); \`service\` is what the service derives on that backend now (\`formulationsFor\`); the
+other rows change one choice of \`service\`. "vs before" is the median over rounds of the graph's time
+over \`before\`'s in the same round. Graphs byte-identical to an earlier row are timed once and named
+in brackets.
+
+${formulationTable(r.formulations)}
+
+## 4. Squeezer kernels
+
+kernels/squeeze.ts now against its previous version (bench/baselines/squeeze_before.ts), same
+deterministic noisy image, interleaved; "same output" compares every value exactly.
+
+${kernelTable(r.kernels)}
+
+## 5. k PGD steps in one graph
+
+k L∞ steps (α = 0.01, ε = 0.03, random pixels) as one \`session.run\` of the unrolled graph
+(src/autodiff/unroll.ts: the gradient graph repeated k times with sign, step and clipping between
+copies) against the engine's way: k gradient runs with the step in JavaScript. Same Worker engines as
+section 1, interleaved. The unrolled graph is not used by src/attacks yet (see README, "Gradient
+graphs").
+
+${unrollTable(r.unroll)}
 
 ## Notes
 

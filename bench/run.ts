@@ -1,13 +1,20 @@
 /**
- * `deno task bench [--write] [--images=N] [--no-torch] [--backends=wasm,native]`
+ * `deno task bench [--write] [--images=N] [--no-torch] [--backends=wasm,native] [--sections=1,2,3,4,5] [--quick]`
  *
- * 1. gradient cost (forward vs forward+gradient, batch 1 and 16) for the shipped CNN, ResNet-18
+ * 1. gradient cost (forward vs forward+gradient, batch 1 and 16) for the shipped CNNs, ResNet-18
  *    and MobileNetV2 on each backend, next to PyTorch eager;
- * 2. default-check latency over HTTP for each shipped model, next to the same check in PyTorch.
- * Prints markdown tables; `--write` rewrites BENCHMARKS.md. Whole run: about 10 minutes.
+ * 2. default-check latency over HTTP for each shipped model, next to the same check in PyTorch;
+ * 3. backward formulations side by side (before / service / each alternative) per backend;
+ * 4. squeezer kernels before / after;
+ * 5. k PGD steps as one unrolled graph vs k gradient runs.
+ * Prints markdown tables; `--write` rewrites BENCHMARKS.md (only with all sections). `--quick`
+ * divides every time budget by 5, for a first look. Whole run: about 15 minutes.
  */
 import { measureCheckLatency, startServers, stopServers, summarize } from "./check_latency.ts";
 import { measureGradientCost, startEngines } from "./gradient_cost.ts";
+import { measureFormulations } from "./formulations.ts";
+import { measureKernels } from "./kernels.ts";
+import { measureUnroll } from "./unroll.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { type BenchModel, ensureImagenetModels, SHIPPED } from "./models.ts";
 import { type BenchResults, renderMarkdown } from "./report.ts";
@@ -24,20 +31,35 @@ function cellBudgetMs(model: BenchModel, batch: number): number {
 interface Args {
   write: boolean;
   torch: boolean;
+  quick: boolean;
   images: string;
   backends: string;
+  sections: string;
 }
 
 /** `--write`, `--no-torch`, `--images=N`, `--backends=a,b` (no registry dependency for four flags). */
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { write: false, torch: true, images: "30", backends: "wasm,native" };
+  const args: Args = {
+    write: false,
+    torch: true,
+    quick: false,
+    images: "30",
+    backends: "wasm,native",
+    sections: "1,2,3,4,5",
+  };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, "").split("=", 2);
     if (key === "write") args.write = true;
     else if (key === "no-torch") args.torch = false;
-    else if ((key === "images" || key === "backends") && value) args[key] = value;
-    else throw new Error(`unknown argument ${arg} (use --write, --no-torch, --images=N, --backends=wasm,native)`);
+    else if (key === "quick") args.quick = true;
+    else if ((key === "images" || key === "backends" || key === "sections") && value) args[key] = value;
+    else {
+      throw new Error(
+        `unknown argument ${arg} (use --write, --no-torch, --quick, --images=N, --backends=wasm,native, --sections=1,2,3,4,5)`,
+      );
+    }
   }
+  if (args.write && args.sections !== "1,2,3,4,5") throw new Error("--write needs every section");
   return args;
 }
 
@@ -56,6 +78,8 @@ export async function formatMarkdown(path: string): Promise<void> {
 
 async function main(): Promise<void> {
   const args = parseArgs(Deno.args);
+  const sections = new Set(args.sections.split(","));
+  const scale = args.quick ? 0.2 : 1;
   const images = Number(args.images);
   const backends = args.backends.split(",").map((b) => b.trim()).filter(Boolean);
   const log = (line: string) => console.error(line);
@@ -79,42 +103,74 @@ async function main(): Promise<void> {
   const machine = await describeMachine(torchVersion);
 
   const imagenet = await ensureImagenetModels(log);
-  const gradientModels: BenchModel[] = [SHIPPED[0]];
+  // fashion-cnn-robust has fashion-cnn's graph; fashion-rgb is the other shipped architecture.
+  const gradientModels: BenchModel[] = [SHIPPED[0], SHIPPED[2]];
   if (typeof imagenet === "string") notes.push(`ResNet-18 / MobileNetV2 rows skipped: ${imagenet}`);
   else gradientModels.push(...imagenet);
+  const budget = (model: BenchModel, batch: number) => cellBudgetMs(model, batch) * scale;
+  const small = (model: BenchModel) => model.arch === "fashion-cnn" || model.arch === "fashion-rgb";
 
   let results: BenchResults;
   try {
-    log("1. gradient cost");
     const engines = await startEngines(backends, notes);
-    const gradient = await measureGradientCost(engines, {
-      models: gradientModels,
-      backends,
-      torches,
-      cellBudgetMs,
-      log,
-    });
+    let gradient: Awaited<ReturnType<typeof measureGradientCost>> = { cells: [], info: [], notes: [] };
+    if (sections.has("1")) {
+      log("1. gradient cost");
+      gradient = await measureGradientCost(engines, {
+        models: gradientModels,
+        backends,
+        torches,
+        cellBudgetMs: budget,
+        log,
+      });
+      notes.push(...gradient.notes);
+    }
+    let formulations: Awaited<ReturnType<typeof measureFormulations>> = [];
+    if (sections.has("3")) {
+      log("3. backward formulations");
+      formulations = await measureFormulations(engines, {
+        models: gradientModels,
+        // ImageNet batch 16 on WASM would take minutes per variant; batch 1 shows the trend.
+        batches: (model, backend) => (small(model) || backend === "native" ? [1, 16] : [1]),
+        cellBudgetMs: (model, batch) => budget(model, batch) * (small(model) ? 1 : 0.5),
+        log,
+      });
+    }
+    let unroll: Awaited<ReturnType<typeof measureUnroll>> = [];
+    if (sections.has("5")) {
+      log("5. unrolled PGD steps");
+      unroll = await measureUnroll(engines, {
+        models: [SHIPPED[0], SHIPPED[2]],
+        batches: [1, 16],
+        steps: [5, 10],
+        budgetMs: 3_000 * scale,
+        log,
+      });
+    }
     for (const engine of engines.values()) engine.close();
-    notes.push(...gradient.notes);
+    const kernels = sections.has("4") ? (log("4. squeezer kernels"), measureKernels(4_000 * scale, log)) : [];
 
-    log(`2. default check latency (${images} images per model)`);
-    // The 1-thread servers are a diagnostic: on 28×28 models two intra-op threads mostly add
-    // synchronisation, and the lead needs that number to pick ROBUSTCHECK_THREADS.
-    const servers = await startServers(
-      backends.flatMap((backend) => [{ backend, threads: 2 }, { backend, threads: 1 }]),
-      notes,
-    );
-    const latency = await measureCheckLatency({
-      models: SHIPPED,
-      servers,
-      torches,
-      images,
-      modelBudgetMs: CHECK_BUDGET_MS,
-      minImages: Math.min(images, 8),
-      log,
-    });
-    await stopServers(servers);
-    notes.push(...latency.notes);
+    let latency: Awaited<ReturnType<typeof measureCheckLatency>> = { series: [], notes: [] };
+    if (sections.has("2")) {
+      log(`2. default check latency (${images} images per model)`);
+      // The 1-thread servers are a diagnostic: on 28×28 models two intra-op threads mostly add
+      // synchronisation, and the lead needs that number to pick ROBUSTCHECK_THREADS.
+      const servers = await startServers(
+        backends.flatMap((backend) => [{ backend, threads: 2 }, { backend, threads: 1 }]),
+        notes,
+      );
+      latency = await measureCheckLatency({
+        models: SHIPPED,
+        servers,
+        torches,
+        images,
+        modelBudgetMs: CHECK_BUDGET_MS * scale,
+        minImages: Math.min(images, 8),
+        log,
+      });
+      await stopServers(servers);
+      notes.push(...latency.notes);
+    }
 
     results = {
       machine,
@@ -123,6 +179,9 @@ async function main(): Promise<void> {
       images,
       gradient,
       latency: latency.series.map(summarize),
+      formulations,
+      kernels,
+      unroll,
       notes,
     };
   } finally {

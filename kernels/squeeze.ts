@@ -49,9 +49,11 @@ export function median(x: Float32Array, shape: ImageShape, k: number): Float32Ar
   const before = Math.floor(k / 2);
   const rowIdx = Int32Array.from({ length: h + k - 1 }, (_, r) => reflectIndex(r - before, h));
   const colIdx = Int32Array.from({ length: w + k - 1 }, (_, q) => reflectIndex(q - before, w));
+  const out = new Float32Array(x.length);
+  if (k === 2) return median2(x, shape, rowIdx, colIdx, out);
+  if (k === 3) return median3(x, shape, rowIdx, colIdx, out);
   const rank = Math.floor((k * k) / 2);
   const win = new Float32Array(k * k);
-  const out = new Float32Array(x.length);
   for (let ch = 0; ch < c; ch++) {
     const plane = ch * h * w;
     for (let i = 0; i < h; i++) {
@@ -71,6 +73,70 @@ export function median(x: Float32Array, shape: ImageShape, k: number): Float32Ar
           }
         }
         out[plane + i * w + j] = win[rank];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * 2×2 windows: rank 2 of 4 (the upper median) is the larger of min(max₁, max₂) and max(min₁, min₂)
+ * over the two pairs, by comparisons only (each result is one of the window's values).
+ */
+function median2(x: Float32Array, shape: ImageShape, rowIdx: Int32Array, colIdx: Int32Array, out: Float32Array) {
+  const { channels: c, height: h, width: w } = shape;
+  for (let ch = 0; ch < c; ch++) {
+    const plane = ch * h * w;
+    for (let i = 0; i < h; i++) {
+      const r0 = plane + rowIdx[i] * w, r1 = plane + rowIdx[i + 1] * w;
+      for (let j = 0; j < w; j++) {
+        const c0 = colIdx[j], c1 = colIdx[j + 1];
+        const a = x[r0 + c0], b = x[r0 + c1], p = x[r1 + c0], q = x[r1 + c1];
+        const lo1 = a < b ? a : b, hi1 = a < b ? b : a, lo2 = p < q ? p : q, hi2 = p < q ? q : p;
+        const minHi = hi1 < hi2 ? hi1 : hi2, maxLo = lo1 < lo2 ? lo2 : lo1;
+        out[plane + i * w + j] = minHi < maxLo ? maxLo : minHi;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * 3×3 windows: the 19-exchange median-of-9 network (Paeth; Devillard's opt_med9), on locals so
+ * the window stays in registers.
+ */
+function median3(x: Float32Array, shape: ImageShape, rowIdx: Int32Array, colIdx: Int32Array, out: Float32Array) {
+  const { channels: c, height: h, width: w } = shape;
+  for (let ch = 0; ch < c; ch++) {
+    const plane = ch * h * w;
+    for (let i = 0; i < h; i++) {
+      const r0 = plane + rowIdx[i] * w, r1 = plane + rowIdx[i + 1] * w, r2 = plane + rowIdx[i + 2] * w;
+      for (let j = 0; j < w; j++) {
+        const c0 = colIdx[j], c1 = colIdx[j + 1], c2 = colIdx[j + 2];
+        let p0 = x[r0 + c0], p1 = x[r0 + c1], p2 = x[r0 + c2];
+        let p3 = x[r1 + c0], p4 = x[r1 + c1], p5 = x[r1 + c2];
+        let p6 = x[r2 + c0], p7 = x[r2 + c1], p8 = x[r2 + c2];
+        let t: number;
+        if (p1 > p2) t = p1, p1 = p2, p2 = t;
+        if (p4 > p5) t = p4, p4 = p5, p5 = t;
+        if (p7 > p8) t = p7, p7 = p8, p8 = t;
+        if (p0 > p1) t = p0, p0 = p1, p1 = t;
+        if (p3 > p4) t = p3, p3 = p4, p4 = t;
+        if (p6 > p7) t = p6, p6 = p7, p7 = t;
+        if (p1 > p2) t = p1, p1 = p2, p2 = t;
+        if (p4 > p5) t = p4, p4 = p5, p5 = t;
+        if (p7 > p8) t = p7, p7 = p8, p8 = t;
+        if (p0 > p3) t = p0, p0 = p3, p3 = t;
+        if (p5 > p8) t = p5, p5 = p8, p8 = t;
+        if (p4 > p7) t = p4, p4 = p7, p7 = t;
+        if (p3 > p6) t = p3, p3 = p6, p6 = t;
+        if (p1 > p4) t = p1, p1 = p4, p4 = t;
+        if (p2 > p5) t = p2, p2 = p5, p5 = t;
+        if (p4 > p7) t = p4, p4 = p7, p7 = t;
+        if (p4 > p2) t = p4, p4 = p2, p2 = t;
+        if (p6 > p4) t = p6, p6 = p4, p4 = t;
+        if (p4 > p2) t = p4, p4 = p2, p2 = t;
+        out[plane + i * w + j] = p4;
       }
     }
   }
@@ -136,6 +202,7 @@ export function nonLocalMeans(x: Float32Array, shape: BatchShape, opts: NonLocal
   // then their horizontal patch sums (sized for the largest offset).
   const diff = new Float64Array((h + sh + 2 * ph) * (w + sh + 2 * ph));
   const rowSums = new Float64Array((h + sh + 2 * ph) * (w + sh));
+  const colSums = new Float64Array(w + sh);
   const acc = new Float64Array(c * h * w);
   const wsum = new Float64Array(h * w);
   const rowIdx = Int32Array.from({ length: hp }, (_, r) => reflect101Index(r - border, h));
@@ -189,11 +256,19 @@ export function nonLocalMeans(x: Float32Array, shape: BatchShape, opts: NonLocal
             rowSums[r * bw + j] = s;
           }
         }
+        // Vertical running sums of the horizontal patch sums: one add and one subtract per
+        // position whatever the patch size.
+        for (let bj = 0; bj < bw; bj++) {
+          let s = 0;
+          for (let a = 0; a < patch - 1; a++) s += rowSums[a * bw + bj];
+          colSums[bj] = s;
+        }
         for (let bi = 0; bi < bh; bi++) {
           const i = bi - dy;
+          const enter = (bi + patch - 1) * bw, leave = bi * bw;
           for (let bj = 0; bj < bw; bj++) {
-            let ssd = 0;
-            for (let a = 0; a < patch; a++) ssd += rowSums[(bi + a) * bw + bj];
+            const ssd = colSums[bj] + rowSums[enter + bj];
+            colSums[bj] = ssd - rowSums[leave + bj];
             const t = Math.max(ssd, 0) * scale;
             if (t > SKIP_EXPONENT) continue;
             const wt = Math.exp(-t);

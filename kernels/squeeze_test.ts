@@ -107,3 +107,93 @@ Deno.test("nonLocalMeans batches images independently and keeps constant images"
   assert.deepEqual(got.subarray(one.length), nonLocalMeans(one, { n: 1, ...shape }, { search, patch, h }));
   assert.throws(() => nonLocalMeans(one, { n: 1, ...shape }, { search: 4, patch, h }), RangeError);
 });
+
+/** The documented median definition, by sorting each window (scipy reflect borders). */
+function medianBySorting(x: Float32Array, shape: ImageShape, k: number): Float32Array {
+  const { channels: c, height: h, width: w } = shape;
+  const reflect = (i: number, n: number) => {
+    const m = ((i % (2 * n)) + 2 * n) % (2 * n);
+    return m < n ? m : 2 * n - 1 - m;
+  };
+  const out = new Float32Array(x.length);
+  for (let ch = 0; ch < c; ch++) {
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < w; j++) {
+        const win: number[] = [];
+        for (let a = 0; a < k; a++) {
+          for (let b = 0; b < k; b++) {
+            win.push(x[(ch * h + reflect(i - Math.floor(k / 2) + a, h)) * w + reflect(j - Math.floor(k / 2) + b, w)]);
+          }
+        }
+        out[(ch * h + i) * w + j] = win.sort((p, q) => p - q)[Math.floor((k * k) / 2)];
+      }
+    }
+  }
+  return out;
+}
+
+Deno.test("median's 2×2 and 3×3 comparison networks equal sorting each window", () => {
+  fc.assert(fc.property(
+    fc.record({
+      channels: fc.integer({ min: 1, max: 3 }),
+      height: fc.integer({ min: 1, max: 7 }),
+      width: fc.integer({ min: 1, max: 7 }),
+    }),
+    fc.constantFrom(2, 3),
+    fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    (shape, k, seed) => {
+      // Few distinct values: many ties inside windows.
+      const x = Float32Array.from(
+        { length: shape.channels * shape.height * shape.width },
+        (_, i) => ((seed + i * 2654435761) >>> 0) % 5 / 4,
+      );
+      assert.deepEqual(median(x, shape, k), medianBySorting(x, shape, k));
+    },
+  ));
+});
+
+/** The documented non-local-means formula, directly (every offset, every patch element). */
+function nonLocalMeansDirect(x: Float32Array, shape: ImageShape, search: number, patch: number, h: number) {
+  const { channels: c, height: hh, width: w } = shape;
+  const r101 = (i: number, n: number) => {
+    if (n === 1) return 0;
+    const m = ((i % (2 * n - 2)) + 2 * n - 2) % (2 * n - 2);
+    return m < n ? m : 2 * n - 2 - m;
+  };
+  const v = (ch: number, i: number, j: number) => 255 * x[(ch * hh + r101(i, hh)) * w + r101(j, w)];
+  const sh = (search - 1) / 2, ph = (patch - 1) / 2;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < hh; i++) {
+    for (let j = 0; j < w; j++) {
+      let wsum = 0;
+      const acc = new Array(c).fill(0);
+      for (let di = -sh; di <= sh; di++) {
+        for (let dj = -sh; dj <= sh; dj++) {
+          let ssd = 0;
+          for (let ch = 0; ch < c; ch++) {
+            for (let a = -ph; a <= ph; a++) {
+              for (let b = -ph; b <= ph; b++) ssd += (v(ch, i + a, j + b) - v(ch, i + di + a, j + dj + b)) ** 2;
+            }
+          }
+          const wt = Math.exp(-ssd / (patch * patch * c * h * h));
+          if (wt < 0.001) continue;
+          wsum += wt;
+          for (let ch = 0; ch < c; ch++) acc[ch] += wt * v(ch, i + di, j + dj);
+        }
+      }
+      for (let ch = 0; ch < c; ch++) out[(ch * hh + i) * w + j] = acc[ch] / wsum / 255;
+    }
+  }
+  return out;
+}
+
+Deno.test("nonLocalMeans with patches of 5 and 7 (running sums) equals the direct formula", () => {
+  const { shape, img } = fixture.nlm.find((k) => k.shape.channels === 3 && k.shape.height === 9)!;
+  const x = Float32Array.from(img);
+  for (const [search, patch, h] of [[5, 5, 10], [7, 7, 20], [5, 1, 10]]) {
+    const got = nonLocalMeans(x, { n: 1, ...shape }, { search, patch, h });
+    const d = maxAbsDiff(got, nonLocalMeansDirect(x, shape, search, patch, h));
+    assert.ok(d < 1e-6, `${search}-${patch}-${h}: ${d}`);
+    assert.ok(maxAbsDiff(got, x) * 255 > 1, `${search}-${patch}-${h} changes the image`);
+  }
+});

@@ -728,6 +728,29 @@ def opset_sweep():
         write_case(f"sweep_opset{opset}", upgrade(latest, opset), ref, spec)
 
 
+def speed_cases():
+    """Cheaper backward formulations: pools whose windows tile the input (ties, remainders, opset 9)
+    and strided Convs taken through the sub-pixel (DepthToSpace) form."""
+    rng = np.random.default_rng(12)
+    tied = (rng.integers(0, 3, size=(2, 1, 8, 8)) / 2).astype(np.float32)
+    # Pixels straight into 2x2/2 windows: many windows hold two or more equal maxima.
+    seq_case("maxpool_tiles_ties", nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(1, 2, 2)), c=1, pixels=tied)
+    seq_case("maxpool_tiles_ties_opset9", nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(1, 2, 2)), c=1, pixels=tied, opset=9)
+    # 3x3/3 windows on 9x10 after a 3x3 Conv (7x8): one row and two columns beyond the last window.
+    seq_case("maxpool_tiles_remainder", nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(3)), h=9, w=10)
+    seq_case("avgpool_tiles", nn.Sequential(nn.Conv2d(3, 4, 3), nn.AvgPool2d(2), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.AvgPool2d(1),
+                                            nn.AvgPool2d((2, 1))), h=9, w=10)
+    seq_case("conv_strided_mix", nn.Sequential(
+        nn.Conv2d(3, 8, 7, stride=2, padding=3), nn.ReLU(),            # ResNet stem: 17 -> 9
+        nn.Conv2d(8, 6, 1, stride=2), nn.ReLU(),                        # downsample 1x1: 9 -> 5
+        nn.Conv2d(6, 6, 3, stride=2, padding=1, groups=3), nn.ReLU(),   # grouped 3x3: 5 -> 3
+        nn.Conv2d(6, 4, 2, stride=2, padding=1)), h=17, w=17)           # even kernel, K = s: 3 -> 2
+    seq_case("conv_strided_patchify", nn.Sequential(nn.Conv2d(3, 4, 4, stride=4), nn.ReLU(),
+                                                    nn.Conv2d(4, 4, 3, stride=3, padding=2, groups=4)), h=18, w=18)
+    seq_case("conv_strided_opset9", nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(),
+                                                  nn.Conv2d(4, 4, 3, stride=2, groups=2)), h=11, w=11, opset=9)
+
+
 def whole_models():
     import torchvision
     torch.manual_seed(0)
@@ -748,7 +771,8 @@ if __name__ == "__main__":
     groups = {"cnn": cnn_cases, "act": activation_cases, "arith": arithmetic_cases, "head": head_cases,
               "old": opset9_case, "tf": tf_like_case, "autopad": autopad_case, "sweep": opset_sweep,
               "misc": misc_case, "ln": layer_norm_cases, "convflip": conv_flip_cases,
-              "vit": vit_cases, "coverage": coverage_cases, "transformers": small_transformer_cases}
+              "vit": vit_cases, "coverage": coverage_cases, "transformers": small_transformer_cases,
+              "speed": speed_cases}
     for key, fn in groups.items():
         if not only or key in only:
             fn()

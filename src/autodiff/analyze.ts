@@ -11,6 +11,7 @@ import { DataType, type GraphProto, type NodeProto, type TensorProto, toNumber, 
 import { RULES } from "./rules/index.ts";
 import type { Dim, MaxPoolMode, OpRule, RuleContext, TensorInfo } from "./rules/types.ts";
 import { MAX_CONSTANT_ELEMENTS } from "./rules/shape.ts";
+import type { Formulations } from "./rules/formulations.ts";
 import { isReadable, makeTensor, readFloat32, readTensor } from "./tensor.ts";
 import { type Const, evaluateNode } from "./fold/index.ts";
 
@@ -63,6 +64,7 @@ export interface AnalyzeOptions {
   /** Nodes to run before the graph's own (preprocessing). */
   prelude: NodeProto[];
   maxPool: MaxPoolMode;
+  formulations?: Partial<Formulations>;
 }
 
 function isNumeric(v: Dim[]): v is number[] {
@@ -133,6 +135,7 @@ export function analyze(opts: AnalyzeOptions): Analysis {
       opset,
       b,
       maxPool: opts.maxPool,
+      formulations: opts.formulations,
       has: (i) => i < node.input.length && node.input[i] !== "",
       input: (i) => node.input[i],
       info: (i) => infos.get(node.input[i]) ?? unknown,

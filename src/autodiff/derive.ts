@@ -26,6 +26,7 @@ import {
 } from "./proto.ts";
 import type { Dim, MaxPoolMode, TensorInfo } from "./rules/types.ts";
 import { RULES } from "./rules/index.ts";
+import type { Formulations } from "./rules/formulations.ts";
 
 /** Input spec as in the manifest; `channels` may be any count here. */
 export type GradientInputSpec = Omit<InputSpec, "channels"> & { channels: number };
@@ -39,6 +40,8 @@ export interface DeriveOptions {
   loss: LossKind;
   /** MaxPool backward: the forward's Indices output + scatter-add, or an equality mask. */
   maxPool?: MaxPoolMode;
+  /** Overrides of the default backward formulations (benchmarks compare them). */
+  formulations?: Partial<Formulations>;
 }
 
 export interface DerivedModel {
@@ -164,6 +167,7 @@ export function deriveGradientModel(
     sources: ["pixels"],
     prelude,
     maxPool: opts.maxPool ?? "indices",
+    formulations: opts.formulations,
   });
   if (a.unsupported.length > 0) throw new NotDifferentiableError(a.unsupported);
 

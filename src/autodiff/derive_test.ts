@@ -110,7 +110,12 @@ Deno.test("non-float model input is rejected", () => {
 Deno.test("derived model keeps the opset, the dynamic batch and the contract's names", () => {
   const f = loadFixture("maxpool_plain");
   for (const maxPool of ["indices", "mask"] as const) {
-    const out = deriveGradientModel(f.bytes, f.spec, { loss: "ce", maxPool });
+    // Tiled 2×2 windows would skip Indices in both modes (rules/formulations.ts).
+    const out = deriveGradientModel(f.bytes, f.spec, {
+      loss: "ce",
+      maxPool,
+      formulations: { tiledMaxPool: "generic" },
+    });
     const m = decodeModel(out.bytes);
     assert.equal(out.opset, f.opset);
     assert.deepEqual(m.opset_import.map((o) => [o.domain ?? "", toNumber(o.version)]), [["", f.opset]]);

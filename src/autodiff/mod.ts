@@ -17,3 +17,4 @@ export { defaultSpec, findUnsupportedOps, inspectModel, type ModelInspection, ty
 export { decodeModel, encodeModel } from "./proto.ts";
 export { RULES } from "./rules/index.ts";
 export type { MaxPoolMode } from "./rules/types.ts";
+export { DEFAULT_FORMULATIONS, type Formulations, formulationsFor } from "./rules/formulations.ts";

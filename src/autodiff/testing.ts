@@ -7,6 +7,7 @@ import * as ort from "onnxruntime-web";
 import assert from "node:assert/strict";
 import { deriveGradientModel, type GradientSpec } from "./derive.ts";
 import type { MaxPoolMode } from "./rules/types.ts";
+import type { Formulations } from "./rules/formulations.ts";
 import type { LossKind } from "../model/classifier.ts";
 
 ort.env.wasm.numThreads = 1;
@@ -91,12 +92,17 @@ export function relMaxError(a: ArrayLike<number>, b: ArrayLike<number>): number 
   return scale === 0 ? err : err / scale;
 }
 
-/** Derive with both losses (and the given MaxPool mode) and check against the fixture. */
-export async function checkFixture(name: string, maxPool: MaxPoolMode = "indices", tol = 1e-4): Promise<void> {
+/** Derive with both losses (and the given MaxPool mode / formulations) and check against the fixture. */
+export async function checkFixture(
+  name: string,
+  maxPool: MaxPoolMode = "indices",
+  tol = 1e-4,
+  formulations?: Partial<Formulations>,
+): Promise<void> {
   const f = loadFixture(name);
   const { channels: c, height: h, width: w } = f.spec.input;
   for (const loss of ["ce", "margin"] as const) {
-    const derived = deriveGradientModel(f.bytes, f.spec, { loss, maxPool });
+    const derived = deriveGradientModel(f.bytes, f.spec, { loss, maxPool, formulations });
     const got = await runGradientModel(derived.bytes, f.pixels, [f.batch, c, h, w], f.labels);
     const exp = f.expected[loss];
     for (const key of ["logits", "loss", "grad"] as const) {

@@ -4,7 +4,7 @@
  * work that would otherwise stall Deno's event loop (and with it /healthz) for the whole inference.
  */
 import type { InferenceSession, Tensor } from "onnxruntime-common";
-import { deriveGradientModel, NotDifferentiableError } from "../autodiff/mod.ts";
+import { deriveGradientModel, formulationsFor, NotDifferentiableError } from "../autodiff/mod.ts";
 import type {
   BackendChoice,
   BackendName,
@@ -103,7 +103,9 @@ function derive(req: DeriveRequest): DerivedGradients {
   const models: { loss: DeriveRequest["losses"][number]; bytes: Uint8Array; buildMs: number }[] = [];
   try {
     for (const loss of req.losses) {
-      const derived = deriveGradientModel(req.bytes, req.spec, { loss, maxPool: req.maxPool });
+      // Backward formulations measured fastest on this backend (BENCHMARKS.md, section 3).
+      const formulations = formulationsFor(backend);
+      const derived = deriveGradientModel(req.bytes, req.spec, { loss, maxPool: req.maxPool, formulations });
       models.push({ loss, bytes: derived.bytes, buildMs: derived.buildMs });
     }
     return { ok: true, models };

@@ -17,10 +17,10 @@ for (const name of CASES) {
 }
 
 /** Op types of the backward Convs the rule emitted (builder-named nodes). */
-function backwardConvs(name: string): string[] {
+function backwardConvs(name: string, stridedConv: "subPixel" | "transpose" = "transpose"): string[] {
   const f = loadFixture(name);
-  const graph = decodeModel(deriveGradientModel(f.bytes, f.spec, { loss: "ce" }).bytes).graph!;
-  return graph.node
+  const derived = deriveGradientModel(f.bytes, f.spec, { loss: "ce", formulations: { stridedConv } });
+  return decodeModel(derived.bytes).graph!.node
     .filter((n) => n.name?.startsWith("ad/") && (n.op_type === "Conv" || n.op_type === "ConvTranspose"))
     .map((n) => n.op_type ?? "");
 }
@@ -29,7 +29,37 @@ Deno.test("stride-1 Convs with constant weights backpropagate through a flipped 
   assert.deepEqual(backwardConvs("conv_flip_chain"), ["Conv", "Conv", "Conv", "Conv", "Conv"]);
   // Reverse order: 2 → 20 channels and two pads beyond d·(K−1) keep ConvTranspose.
   assert.deepEqual(backwardConvs("conv_flip_fallback"), ["ConvTranspose", "Conv", "ConvTranspose", "ConvTranspose"]);
-  // Strided forwards keep ConvTranspose (conv_depthwise: a stride-1 grouped Conv, then a strided one).
-  assert.deepEqual(backwardConvs("conv_strided_odd"), ["ConvTranspose"]);
+});
+
+const STRIDED = ["conv_strided_odd", "conv_depthwise", "autopad_variants", "conv_strided_mix", "conv_strided_patchify"];
+for (const name of [...STRIDED, "conv_strided_opset9", "conv_asym", "tf_like_nhwc"]) {
+  for (const stridedConv of ["subPixel", "transpose"] as const) {
+    Deno.test(`strided Conv gradient (${stridedConv}) matches torch: ${name}`, () =>
+      checkFixture(name, "indices", 1e-4, { stridedConv }));
+  }
+}
+
+/** Op types of the derived graph's nodes. */
+function derivedOps(name: string, stridedConv: "subPixel" | "transpose"): string[] {
+  const f = loadFixture(name);
+  const derived = deriveGradientModel(f.bytes, f.spec, { loss: "ce", formulations: { stridedConv } });
+  return decodeModel(derived.bytes).graph!.node.map((n) => n.op_type ?? "");
+}
+
+Deno.test("strided Convs: ConvTranspose by default, sub-pixel Convs when chosen and applicable", () => {
+  // Default (measured faster on both CPU backends): strided forwards keep ConvTranspose.
+  assert.deepEqual(backwardConvs("conv_strided_mix"), [
+    "ConvTranspose",
+    "ConvTranspose",
+    "ConvTranspose",
+    "ConvTranspose",
+  ]);
   assert.deepEqual(backwardConvs("conv_depthwise"), ["ConvTranspose", "Conv"]);
+  // "subPixel": 7×7/2, 3×3/2 grouped and 2×2/2 through DepthToSpace; the 1×1/2 through a Pad.
+  assert.deepEqual(backwardConvs("conv_strided_mix", "subPixel"), ["Conv", "Conv", "Conv", "Conv"]);
+  assert.equal(derivedOps("conv_strided_mix", "subPixel").filter((op) => op === "DepthToSpace").length, 3);
+  assert.deepEqual(backwardConvs("conv_depthwise", "subPixel"), ["Conv", "Conv"]);
+  // Unequal strides with dilation, and grouped Convs below opset 11 (no CRD), keep ConvTranspose.
+  assert.deepEqual(backwardConvs("conv_asym", "subPixel"), ["ConvTranspose"]);
+  assert.deepEqual(backwardConvs("conv_strided_opset9", "subPixel"), ["ConvTranspose", "Conv"]);
 });

@@ -7,17 +7,33 @@
  * - "mask" (no Indices output; onnxruntime-web WebGPU rejects it): windows are extracted with a
  *   one-hot depthwise Conv over the input padded with the lowest float, compared with the pooled
  *   max, and the FIRST equal element in row-major window order gets ∂y (the forward's tie rule
- *   in onnxruntime and torch); a ConvTranspose with the same one-hot kernel sums it back.
+ *   in onnxruntime and torch); a ConvTranspose with the same one-hot kernel sums it back. With
+ *   formulation `maskPool: "argmax"` (default) ArgMax of the patches picks that element directly
+ *   (the first maximum is the first element equal to the max) instead of ArgMax of (patch == y).
  * AveragePool: ∂x = ConvTranspose(∂y · r / cnt, ones) where cnt = real (non-pad) elements per
  * window and r = AveragePool(ones) from the runtime itself, so r/cnt = 1/divisor whatever the
  * count_include_pad / ceil_mode divisor convention is. Global pools spread ∂y over H·W (average)
  * or put it on the first maximal element (max).
+ *
+ * Square 2-D windows that tile the input (k×k, stride k, no pads, no dilation, no ceil_mode
+ * overhang, opset ≥ 11 — the 2×2/2 pools of most CNNs) can take a cheaper route in either mode
+ * (formulations `tiledMaxPool` / `tiledAveragePool: "tiles"`; rules/formulations.ts says where).
+ * MaxPool: SpaceToDepth lays the input out as [N, k², C, o₁·o₂] with window element (a, b) in
+ * block a·k + b, i.e. row-major window order; ArgMax over that axis returns the FIRST maximal
+ * element (the same tie rule as above); a nearest Resize by k spreads the winner's slot and ∂y
+ * over each window and ∂x = (slot of the element == winner) · ∂y. No Indices output, no scatter.
+ * AveragePool: ∂x = nearest Resize of ∂y/k². Rows/columns beyond the last whole window (floor
+ * mode) get 0. Measured on onnxruntime's CPU kernels and not kept: a 6-D reshape with broadcast
+ * compares (2–3× slower than the scatter: broadcasting over interleaved axes runs per element), a
+ * Transpose into window-major order (costlier than the scatter it saves), DepthToSpace instead of
+ * Resize and MaxUnpool on rebuilt flat indices (both slower than Resize).
  */
 import { attrInt, type GraphBuilder } from "../graph.ts";
 import { RuleError } from "../errors.ts";
 import { DataType, type NodeProto, NodeProtoType } from "../proto.ts";
 import { makeTensor } from "../tensor.ts";
 import { knownShape, numericDims } from "./shape.ts";
+import { formulation } from "./formulations.ts";
 import type { Dim, OpRule, RuleContext } from "./types.ts";
 import { transposeFit, type Window, windowOf } from "./window.ts";
 
@@ -34,9 +50,82 @@ function windowsOverlap(win: Window): boolean {
   return win.kernel.some((k, i) => (k - 1) * win.dilations[i] + 1 > win.strides[i]);
 }
 
-function useIndices(ctx: RuleContext, win: Window): boolean {
+/**
+ * Square 2-D windows that tile the input (kernel = stride, no pads/dilation/overhang) under
+ * `tiledMaxPool` / `tiledAveragePool` (`key`) "tiles".
+ */
+function tiled(
+  ctx: RuleContext,
+  win: Window,
+  spatial: readonly number[],
+  key: "tiledMaxPool" | "tiledAveragePool",
+): boolean {
+  return formulation(ctx.formulations, key) === "tiles" && ctx.opset >= 11 && win.kernel.length === 2 &&
+    win.kernel[0] === win.kernel[1] &&
+    win.kernel.every((k, i) =>
+      k === win.strides[i] && win.dilations[i] === 1 && win.padBegin[i] === 0 && win.padEnd[i] === 0 &&
+      win.out[i] * k <= spatial[i]
+    );
+}
+
+function useIndices(ctx: RuleContext, win: Window, spatial: readonly number[]): boolean {
   return ctx.maxPool === "indices" && attrInt(ctx.node, "storage_order", 0) === 0 &&
-    (ctx.opset >= 16 || !windowsOverlap(win));
+    (ctx.opset >= 16 || !windowsOverlap(win)) && !tiled(ctx, win, spatial, "tiledMaxPool");
+}
+
+/** The input cut to its whole windows. */
+function coveredInput(ctx: RuleContext, spatial: readonly number[], win: Window): string {
+  const covered = win.out.map((o, i) => o * win.kernel[i]);
+  if (covered.every((n, i) => n === spatial[i])) return ctx.input(0);
+  return ctx.b.slice(ctx.input(0), covered.map(() => 0), covered, covered.map((_, i) => i + 2));
+}
+
+/** [N, C, …covered] → [N, C, …spatial], zeros beyond the last whole window. */
+function padToInput(ctx: RuleContext, dx: string, spatial: readonly number[], win: Window): string {
+  const covered = win.out.map((o, i) => o * win.kernel[i]);
+  if (covered.every((n, i) => n === spatial[i])) return dx;
+  return ctx.b.pad(dx, [0, 0, ...covered.map(() => 0), 0, 0, ...covered.map((n, i) => spatial[i] - n)], 0);
+}
+
+/** Nearest upsampling by k along both spatial axes (Resize, opset ≥ 11): each value fills its window. */
+function upsample(ctx: RuleContext, x: string, k: number): string {
+  const b = ctx.b;
+  return b.op("Resize", [x, b.constF32([], [0]), b.constF32([1, 1, k, k], [4])], {
+    mode: { s: "nearest" },
+    coordinate_transformation_mode: { s: "asymmetric" },
+    nearest_mode: { s: "floor" },
+  });
+}
+
+function maxPoolTiles(ctx: RuleContext, g: string): string {
+  const b = ctx.b;
+  const { channels: c, spatial, win } = pooled(ctx);
+  const k = win.kernel[0];
+  const covered = win.out.map((o) => o * k);
+  // SpaceToDepth puts element (a, b) of every window in channel block a·k + b: [N, k², C, o₁·o₂].
+  const windows = b.reshape(b.op("SpaceToDepth", [coveredInput(ctx, spatial, win)], { blocksize: { i: k } }), [
+    0,
+    k * k,
+    c,
+    win.out[0] * win.out[1],
+  ]);
+  // ArgMax returns the FIRST maximal element in row-major window order: the forward's tie rule.
+  const first = b.op("ArgMax", [windows], { axis: { i: 1 }, keepdims: { i: 1 } });
+  const winner = upsample(ctx, b.reshape(b.toFloat(first), [0, c, ...win.out]), k);
+  // Position of each input element inside its window, a·k + b.
+  const slots = new Float32Array(covered[0] * covered[1]);
+  for (let i = 0; i < covered[0]; i++) {
+    for (let j = 0; j < covered[1]; j++) slots[i * covered[1] + j] = (i % k) * k + (j % k);
+  }
+  const hit = b.op("Equal", [winner, b.constF32(slots, [1, 1, ...covered])]);
+  return padToInput(ctx, b.op("Where", [hit, upsample(ctx, g, k), b.constF32([0], [])]), spatial, win);
+}
+
+function averagePoolTiles(ctx: RuleContext, g: string): string {
+  const b = ctx.b;
+  const { spatial, win } = pooled(ctx);
+  const k = win.kernel[0];
+  return padToInput(ctx, upsample(ctx, b.op("Mul", [g, b.constF32([1 / (k * k)], [])]), k), spatial, win);
 }
 
 /** Depthwise one-hot kernel [C·K, 1, ...kernel]: output channel c·K+k picks window element k. */
@@ -70,15 +159,22 @@ function maxPoolMask(ctx: RuleContext, g: string): string {
     group: { i: c },
   };
   const patches = b.reshape(b.op("Conv", [xp, kernel], conv), [0, c, k, ...win.out]);
-  const y = b.reshape(ctx.node.output[0], [0, c, 1, ...win.out]);
-  const hits = b.toFloat(b.equalF(patches, y));
-  const first = b.op("ArgMax", [hits], { axis: { i: 2 }, keepdims: { i: 1 } });
   const slots = b.constI64(Array.from({ length: k }, (_, i) => i), [1, 1, k, ...new Array(r).fill(1)]);
-  const mask = b.toFloat(b.op("Equal", [first, slots]));
+  const gy = b.reshape(g, [0, c, 1, ...win.out]);
+  let contrib: string;
+  if (formulation(ctx.formulations, "maskPool") === "argmax") {
+    // The first maximal patch element is the first one equal to y (pads hold the lowest float).
+    const first = b.op("ArgMax", [patches], { axis: { i: 2 }, keepdims: { i: 1 } });
+    contrib = b.op("Mul", [b.toFloat(b.op("Equal", [first, slots])), gy]);
+  } else {
+    const y = b.reshape(ctx.node.output[0], [0, c, 1, ...win.out]);
+    const first = b.op("ArgMax", [b.toFloat(b.equalF(patches, y))], { axis: { i: 2 }, keepdims: { i: 1 } });
+    contrib = b.op("Mul", [b.toFloat(b.op("Equal", [first, slots])), gy]);
+  }
   // Channels move into the batch so the spread-back is an ungrouped ConvTranspose (K → 1): the
   // WebGPU provider of onnxruntime-web 1.30 computes grouped ConvTranspose with several input
   // channels per group wrongly, and this mode exists for WebGPU.
-  const contrib = b.reshape(b.op("Mul", [mask, b.reshape(g, [0, c, 1, ...win.out])]), [-1, k, ...win.out]);
+  contrib = b.reshape(contrib, [-1, k, ...win.out]);
   const outputPadding = padded.map((p, i) =>
     p - ((win.out[i] - 1) * win.strides[i] + (win.kernel[i] - 1) * win.dilations[i] + 1)
   );
@@ -99,13 +195,15 @@ export const maxPoolRule: OpRule = {
     return [{ shape, elemType: ctx.info(0).elemType }, { shape, elemType: DataType.INT64 }];
   },
   prepare(ctx) {
-    if (!useIndices(ctx, pooled(ctx).win)) return;
+    const { spatial, win } = pooled(ctx);
+    if (!useIndices(ctx, win, spatial)) return;
     const node = ctx.node;
     if (node.output.length < 2 || node.output[1] === "") node.output[1] = ctx.b.fresh("maxpool_indices");
   },
   backward(ctx, [g]) {
-    const { win } = pooled(ctx);
-    if (!useIndices(ctx, win)) return [maxPoolMask(ctx, g!)];
+    const { spatial, win } = pooled(ctx);
+    if (tiled(ctx, win, spatial, "tiledMaxPool")) return [maxPoolTiles(ctx, g!)];
+    if (!useIndices(ctx, win, spatial)) return [maxPoolMask(ctx, g!)];
     const b = ctx.b;
     const flatX = b.reshape(ctx.input(0), [-1]);
     const zeros = b.op("ConstantOfShape", [b.op("Shape", [flatX])]);
@@ -135,6 +233,7 @@ export const averagePoolRule: OpRule = {
   backward(ctx, [g]) {
     const b = ctx.b;
     const { channels: c, spatial, win } = pooled(ctx);
+    if (tiled(ctx, win, spatial, "tiledAveragePool")) return [averagePoolTiles(ctx, g!)];
     const one = makeTensor("", DataType.FLOAT, [1], [1]);
     const ones = b.op("ConstantOfShape", [ctx.shapeOf(ctx.input(0))], { value: { t: one } });
     // The forward AveragePool (same attributes) applied to ones: r = cnt / divisor per window.

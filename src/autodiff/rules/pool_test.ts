@@ -1,4 +1,7 @@
-import { checkFixture } from "../testing.ts";
+import assert from "node:assert/strict";
+import { deriveGradientModel } from "../derive.ts";
+import { decodeModel } from "../proto.ts";
+import { checkFixture, loadFixture } from "../testing.ts";
 
 const MAXPOOL = ["maxpool_overlap_ceil", "maxpool_plain", "maxpool_dilated", "maxpool_ties", "tf_like_nhwc"];
 for (const name of MAXPOOL) {
@@ -6,8 +9,24 @@ for (const name of MAXPOOL) {
     Deno.test(`MaxPool gradient (${mode}) matches torch: ${name}`, () => checkFixture(name, mode));
   }
 }
+// The mask formulation's previous form (ArgMax of patch == max) picks the same elements.
+for (const name of ["maxpool_ties", "maxpool_overlap_ceil", "maxpool_dilated"]) {
+  Deno.test(`MaxPool gradient (mask, compare) matches torch: ${name}`, () =>
+    checkFixture(name, "mask", 1e-4, { maskPool: "compare" }));
+}
 // Opset 9 has no scatter-add: overlapping windows must fall back to the mask formulation.
 Deno.test("MaxPool gradient (indices requested) at opset 9", () => checkFixture("old_opset9", "indices"));
+
+// Windows that tile the input: SpaceToDepth + ArgMax (default) and the general formulations.
+const TILED = ["maxpool_tiles_ties", "maxpool_tiles_ties_opset9", "maxpool_tiles_remainder", "maxpool_plain"];
+for (const name of TILED) {
+  for (const mode of ["indices", "mask"] as const) {
+    for (const tiledMaxPool of ["tiles", "generic"] as const) {
+      Deno.test(`MaxPool gradient (${mode}, ${tiledMaxPool}) matches torch: ${name}`, () =>
+        checkFixture(name, mode, 1e-4, { tiledMaxPool }));
+    }
+  }
+}
 
 for (
   const name of [
@@ -20,3 +39,45 @@ for (
 ) {
   Deno.test(`AveragePool/global pool gradient matches torch: ${name}`, () => checkFixture(name));
 }
+for (const tiledAveragePool of ["tiles", "generic"] as const) {
+  Deno.test(`AveragePool gradient (${tiledAveragePool}) matches torch: avgpool_tiles`, () =>
+    checkFixture("avgpool_tiles", "indices", 1e-4, { tiledAveragePool }));
+}
+
+function opTypes(name: string, tiled: "tiles" | "generic"): string[] {
+  const f = loadFixture(name);
+  const derived = deriveGradientModel(f.bytes, f.spec, {
+    loss: "ce",
+    formulations: { tiledMaxPool: tiled, tiledAveragePool: tiled },
+  });
+  return decodeModel(derived.bytes).graph!.node.map((n) => n.op_type ?? "");
+}
+
+Deno.test("square tiled pools need no Indices, scatter or ConvTranspose; the generic formulation does", () => {
+  const count = (ops: string[], op: string) => ops.filter((o) => o === op).length;
+  const tiles = opTypes("maxpool_tiles_ties", "tiles");
+  for (const op of ["ScatterElements", "Scatter", "ConvTranspose"]) assert.equal(count(tiles, op), 0, op);
+  assert.equal(count(opTypes("maxpool_tiles_ties", "generic"), "ScatterElements"), 1);
+  // avgpool_tiles: 2×2/2 and 1×1/1 tile; the (2,1) window is not square and keeps ConvTranspose.
+  assert.equal(count(opTypes("avgpool_tiles", "tiles"), "ConvTranspose"), 1);
+  assert.equal(count(opTypes("avgpool_tiles", "generic"), "ConvTranspose"), 3);
+  const f = loadFixture("maxpool_tiles_ties");
+  const graph = decodeModel(deriveGradientModel(f.bytes, f.spec, { loss: "ce" }).bytes).graph!;
+  assert.ok(graph.node.filter((n) => n.op_type === "MaxPool").every((n) => n.output.length === 1));
+});
+
+Deno.test("maxpool_tiles_ties really has windows with several equal maxima", () => {
+  const f = loadFixture("maxpool_tiles_ties");
+  let tiedWindows = 0;
+  for (let img = 0; img < f.batch; img++) {
+    for (let i = 0; i < 8; i += 2) {
+      for (let j = 0; j < 8; j += 2) {
+        const at = (a: number, b: number) => f.pixels[img * 64 + (i + a) * 8 + j + b];
+        const win = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)];
+        const max = Math.max(...win);
+        if (win.filter((v) => v === max).length > 1) tiedWindows++;
+      }
+    }
+  }
+  assert.ok(tiedWindows >= 8, `${tiedWindows} tied windows`);
+});

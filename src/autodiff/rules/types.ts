@@ -1,6 +1,7 @@
 /** Shared types for per-op rules: static shape inference + reverse-mode gradient emission. */
 import type { GraphBuilder } from "../graph.ts";
 import type { NodeProto } from "../proto.ts";
+import type { Formulations } from "./formulations.ts";
 
 /** A dimension: a number, or a symbol (e.g. the dynamic batch "N"). */
 export type Dim = number | string;
@@ -24,6 +25,8 @@ export interface RuleContext {
   readonly opset: number;
   readonly b: GraphBuilder;
   readonly maxPool: MaxPoolMode;
+  /** Overrides of the default backward formulations (rules/formulations.ts). */
+  readonly formulations?: Partial<Formulations>;
   /** Present (non-empty) input? */
   has(i: number): boolean;
   input(i: number): string;
