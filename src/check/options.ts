@@ -6,11 +6,19 @@
 import { z } from "zod";
 import { RequestError } from "../errors.ts";
 import type { CheckLimits } from "./limits.ts";
-import { type AnyProbe, type ModelFacts, ProbeLimitError, type SettingsOf } from "./probe.ts";
+import {
+  type AnyProbe,
+  type ModelFacts,
+  ProbeLimitError,
+  type ProfileName,
+  PROFILES,
+  type SettingsOf,
+} from "./probe.ts";
 import { PROBES, type Probes } from "./probes/index.ts";
 
 export { type CheckLimits, DEFAULT_CHECK_LIMITS } from "./limits.ts";
-export type { ModelFacts } from "./probe.ts";
+export { PROFILES } from "./probe.ts";
+export type { ModelFacts, ProfileName } from "./probe.ts";
 export { type Squeezer, SqueezerSchema } from "./squeeze.ts";
 
 const int = (min: number) => z.number().int().min(min);
@@ -24,9 +32,11 @@ function layerShape<P extends readonly AnyProbe[]>(probes: P): LayerShape<P> {
 
 /**
  * The public options contract of `POST /v1/models/{id}/check`. Every probe key may be `false`
- * (off); an absent key takes the default (manifest `defaults.check`, then the server's).
+ * (off); an absent key takes the default (manifest `defaults.check`, then the profile's). `profile`
+ * picks the layer of defaults under both (the request's, else the manifest's, else `standard`).
  */
 export const CheckOptionsSchema = z.object({
+  profile: z.enum(PROFILES).optional(),
   label: int(0).nullable().optional(),
   target: int(0).nullable().optional(),
   seed: z.number().int().min(0).max(0xffffffff).optional(),
@@ -57,18 +67,30 @@ type Settings = Record<string, unknown>;
 
 /** The server's defaults for a model: each probe's own (lighter for SPSA models, see the probes). */
 export function serverDefaults(model: ModelFacts): EffectiveOptions {
+  return profileDefaults(model, "standard");
+}
+
+/** A profile's defaults for a model: what each probe says the profile means for it. */
+export function profileDefaults(model: ModelFacts, profile: ProfileName): EffectiveOptions {
   const out: Settings = { label: null, target: null, seed: 0, topK: 5 };
-  for (const p of PROBES as readonly AnyProbe[]) out[p.key] = p.serverDefault(model);
+  for (const p of PROBES as readonly AnyProbe[]) {
+    out[p.key] = profile === "standard" ? p.serverDefault(model) : p.profiles[profile](model);
+  }
   out.return = [];
   return out as EffectiveOptions;
 }
 
+/** The profile the layers pick: the last that names one, else `standard`. */
+export function chosenProfile(layers: readonly CheckOptionsInput[]): ProfileName {
+  return layers.findLast((l) => l.profile !== undefined)?.profile ?? "standard";
+}
+
 /**
- * Overlays option layers on the defaults: a probe set to `false` is off; an object overrides what
- * its probe's `overlay` says (a probe turned back on starts from its full defaults).
+ * Overlays option layers on the chosen profile's defaults: a probe set to `false` is off; an object
+ * overrides what its probe's `overlay` says (a probe turned back on starts from its full defaults).
  */
 export function resolveOptions(model: ModelFacts, ...layers: CheckOptionsInput[]): EffectiveOptions {
-  let out = serverDefaults(model);
+  let out = profileDefaults(model, chosenProfile(layers));
   for (const layer of layers) out = overlay(out, layer, model);
   return out;
 }

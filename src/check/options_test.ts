@@ -11,6 +11,7 @@ const resolve = (...layers: unknown[]) => resolveOptions(model, ...layers.map(pa
 
 Deno.test("options: the schema and the effective options hold one key per registered probe, in order", () => {
   const keys = Object.keys(serverDefaults(model));
+  assert.ok(PROBES.every((p) => typeof p.profiles.screen === "function" && typeof p.profiles.thorough === "function"));
   assert.deepEqual(keys, ["label", "target", "seed", "topK", ...PROBES.map((p) => p.key), "return"]);
 });
 
@@ -69,4 +70,70 @@ Deno.test("options: each limit violation names the limit; cost sums the probes",
     fgsm: { eps: [0.1] },
   });
   assert.equal(estimateCheckCost(off, 2), 1 + estimateFgsmCost({ images: 1, epsCount: 1, gradientCost: 2 }));
+});
+
+const colour = randomLinearSoftmax({ seed: 2, classes: 4, channels: 3, height: 8, width: 8, scale: 1 });
+const colourModel = { manifest: colour.manifest, gradientMode: "exact" as const };
+
+Deno.test("options: standard is the server defaults; screen keeps squeezing, draws without EoT and FGSM only", () => {
+  for (const m of [model, colourModel, { ...model, gradientMode: "spsa" as const }]) {
+    assert.deepEqual(resolveOptions(m, parseCheckOptions({ profile: "standard" })), serverDefaults(m));
+    const screen = resolveOptions(m, parseCheckOptions({ profile: "screen" }));
+    const standard = serverDefaults(m);
+    assert.deepEqual(screen.squeeze, standard.squeeze);
+    assert.deepEqual(screen.fgsm, standard.fgsm);
+    assert.ok(screen.randomization && standard.randomization);
+    assert.equal(screen.randomization.eot, false);
+    assert.equal(screen.randomization.draws, standard.randomization.draws);
+    assert.equal(screen.pgd, false);
+    assert.equal(screen.minimalEpsilon, false);
+    assert.equal(screen.sweep, false);
+  }
+});
+
+Deno.test("options: thorough runs PGD 50 steps × 4 random restarts, EoT 20×16 over 40 draws, 12 bisection points", () => {
+  const o = resolveOptions(colourModel, parseCheckOptions({ profile: "thorough" }));
+  assert.ok(o.pgd && o.randomization && o.randomization.eot && o.minimalEpsilon);
+  assert.deepEqual(o.pgd.map((p) => [p.norm, p.steps, p.restarts, p.randomStart]), [
+    ["linf", 50, 4, true],
+    ["l2", 50, 4, true],
+  ]);
+  assert.equal(o.pgd[0].alpha, 2.5 * o.pgd[0].eps / 50);
+  assert.deepEqual([o.randomization.draws, o.randomization.eot.steps, o.randomization.eot.samples], [40, 20, 16]);
+  assert.deepEqual(
+    [o.minimalEpsilon.bisectionSteps, o.minimalEpsilon.steps, o.minimalEpsilon.randomStart],
+    [12, 20, true],
+  );
+  assert.equal(o.minimalEpsilon.alphaFactor, 2.5 / 20);
+  checkLimits(o, colourModel, DEFAULT_CHECK_LIMITS);
+  const spsa = resolveOptions({ ...colourModel, gradientMode: "spsa" }, parseCheckOptions({ profile: "thorough" }));
+  assert.deepEqual(spsa.pgd, serverDefaults({ ...colourModel, gradientMode: "spsa" }).pgd, "SPSA keeps its PGD");
+  assert.equal(spsa.minimalEpsilon, false);
+});
+
+Deno.test("options: explicit options override the profile; the request's profile beats the manifest's", () => {
+  const o = resolve({ profile: "screen", pgd: [{ eps: 0.1, steps: 5 }], randomization: { draws: 4 } });
+  assert.ok(o.pgd && o.randomization);
+  assert.equal(o.pgd.length, 1);
+  assert.equal(o.pgd[0].steps, 5);
+  assert.equal(o.randomization.draws, 4);
+  assert.equal(o.randomization.eot, false, "the profile's EoT stays off under a layer that does not name it");
+  const layered = resolve({ profile: "thorough", minimalEpsilon: { high: 0.3 } }, { profile: "screen" });
+  assert.equal(layered.pgd, false, "the last layer's profile wins");
+  assert.ok(layered.minimalEpsilon, "an explicit probe layer still applies over the chosen profile");
+  assert.equal(layered.minimalEpsilon.high, 0.3);
+  const kept = resolve({ profile: "thorough" }, { minimalEpsilon: { high: 0.3 } });
+  assert.ok(kept.minimalEpsilon && kept.pgd);
+  assert.equal(kept.minimalEpsilon.bisectionSteps, 12, "a layer without a profile keeps the earlier one's");
+  assert.throws(() => parseCheckOptions({ profile: "fast" }), /options\.profile/);
+});
+
+Deno.test("options: cost grows screen < standard < thorough on the linear models", () => {
+  for (const m of [model, colourModel]) {
+    const [screen, standard, thorough] = (["screen", "standard", "thorough"] as const).map((profile) =>
+      estimateCheckCost(resolveOptions(m, parseCheckOptions({ profile })), 2)
+    );
+    assert.ok(screen < standard && standard < thorough, `${screen} < ${standard} < ${thorough}`);
+    assert.ok(thorough <= DEFAULT_CHECK_LIMITS.maxCost);
+  }
 });

@@ -4,6 +4,13 @@ import type { Classifier, GradientMode } from "../model/classifier.ts";
 import type { Manifest } from "../model/manifest.ts";
 import type { CheckLimits } from "./limits.ts";
 
+/**
+ * Named layers of defaults between the server's and the manifest/request layers (README "Check
+ * profiles"): `standard` is the server's defaults; each probe says what the others mean for it.
+ */
+export const PROFILES = ["screen", "standard", "thorough"] as const;
+export type ProfileName = typeof PROFILES[number];
+
 /** What a probe's defaults and limits depend on. */
 export interface ModelFacts {
   manifest: Manifest;
@@ -94,6 +101,8 @@ export interface Probe<
   readonly section: z.ZodType<Section>;
   /** The server's setting for this model (`false` = off unless asked for). */
   serverDefault(model: ModelFacts): Settings | false;
+  /** Its settings under the non-standard profiles (`false` = off), for this model. */
+  readonly profiles: Record<Exclude<ProfileName, "standard">, (model: ModelFacts) => Settings | false>;
   /** The probe's full defaults: what a layer that turns it back on starts from. */
   fallback(model: ModelFacts): Settings;
   /** Applies one layer over the previous settings (or the fallback when it was off). */

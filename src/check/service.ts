@@ -8,6 +8,8 @@ import {
   type EffectiveOptions,
   estimateCheckCost,
   parseCheckOptions,
+  type ProfileName,
+  PROFILES,
   resolveOptions,
 } from "./options.ts";
 import type { ModelFacts, SqueezeThreshold, ThresholdSource } from "./probe.ts";
@@ -127,4 +129,24 @@ export async function defaultSqueezeThreshold(
     ...threshold as { value: number | null; source: Exclude<ThresholdSource, "request"> },
     squeezers: options.squeeze.squeezers,
   };
+}
+
+/**
+ * Each profile's cost estimate for this model in forward-pass equivalents: what a check with only
+ * `{profile}` may spend (the manifest's layer and a selected calibration's squeezers included).
+ */
+export async function profileCosts(
+  classifier: Pick<Classifier, "manifest" | "sha256" | "gradientMode">,
+  calibrations: CalibrationLookup,
+): Promise<{ name: ProfileName; cost: number }[]> {
+  const model = { manifest: classifier.manifest, gradientMode: classifier.gradientMode };
+  const calibration = await calibrations.get(classifier.manifest.id, classifier.sha256);
+  return PROFILES.map((name) => {
+    const options = withCalibratedSqueezers(
+      resolveOptions(model, ...optionLayers(model, { profile: name })),
+      {},
+      calibration,
+    );
+    return { name, cost: estimateCheckCost(options, gradientCostOf(classifier)) };
+  });
 }

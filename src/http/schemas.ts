@@ -1,6 +1,7 @@
 import { type RouteConfig, z } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
 import { IMAGE_BASE64_EXAMPLE } from "./examples.ts";
+import { PROFILES } from "../check/options.ts";
 
 export const ErrorSchema = z.object({
   error: z.object({
@@ -106,6 +107,12 @@ export const ModelInfoSchema = z.object({
     }),
     calibration: CalibrationSchema.nullable(),
   }),
+  profiles: z.array(z.object({
+    name: z.enum(PROFILES),
+    cost: z.number().int().openapi({
+      description: "Forward-pass equivalents a check with `{profile}` only may spend on this model",
+    }),
+  })).openapi({ description: 'The check profiles (README "Check profiles") and their cost estimates' }),
   provenance: z.record(z.string(), z.unknown()).optional(),
   source: z.enum(["seed", "upload"]).openapi({ description: "seed: read-only, from ROBUSTCHECK_MODELS_DIR" }),
   version: z.number().int().nullable().openapi({ description: "Upload version (null for seeds)" }),

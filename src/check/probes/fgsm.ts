@@ -16,6 +16,8 @@ export const fgsmProbe: Probe<"fgsm", typeof FgsmLayer, FgsmSettings, AttackRepo
   layer: FgsmLayer,
   section: AttackRowsSchema,
   serverDefault: (model) => fgsmProbe.fallback(model),
+  // The screening profile keeps FGSM: it is its only attack (one gradient per ε).
+  profiles: { screen: (model) => fgsmProbe.fallback(model), thorough: (model) => fgsmProbe.fallback(model) },
   fallback: ({ manifest }) => ({
     eps: manifest.input.channels === 1 ? [0.05, 0.1, 0.25] : [2 / 255, 4 / 255, 8 / 255],
   }),

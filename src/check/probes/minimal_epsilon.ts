@@ -55,6 +55,18 @@ export const minimalEpsilonProbe: Probe<
   layer: MinimalEpsilonLayer,
   section: MinimalEpsilonSection,
   serverDefault: (model) => model.gradientMode === "spsa" ? false : minimalEpsilonProbe.fallback(model),
+  profiles: {
+    screen: () => false,
+    // 12 bisection points (the bracket narrows 16× more than 8), 20 PGD steps from a random start.
+    thorough: (model) =>
+      model.gradientMode === "spsa" ? false : {
+        ...minimalEpsilonProbe.fallback(model),
+        bisectionSteps: 12,
+        steps: 20,
+        alphaFactor: derivedAlphaFactor(20),
+        randomStart: true,
+      },
+  },
   fallback: ({ manifest }) => ({
     low: 0,
     high: manifest.input.channels === 1 ? 0.5 : 0.25,

@@ -57,6 +57,16 @@ export const pgdProbe: Probe<"pgd", typeof PgdLayer, PgdSettings[], AttackReport
       ? [{ ...first, steps: 10, alpha: derivedStep(first.eps, 10) }]
       : pgdProbe.fallback(model);
   },
+  profiles: {
+    screen: () => false,
+    // 50 steps, 4 restarts from random starts per probe; SPSA models keep the standard probe (its
+    // gradients already cost most of maxCost).
+    thorough: (model) => {
+      const standard = pgdProbe.serverDefault(model) as PgdSettings[];
+      if (model.gradientMode === "spsa") return standard;
+      return standard.map((p) => ({ ...p, steps: 50, alpha: derivedStep(p.eps, 50), restarts: 4, randomStart: true }));
+    },
+  },
   fallback({ manifest }) {
     const grey = manifest.input.channels === 1;
     const budget = grey ? 0.1 : 8 / 255;

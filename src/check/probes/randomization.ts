@@ -105,6 +105,22 @@ export const randomizationProbe: Probe<
     const full = randomizationProbe.fallback(model);
     return model.gradientMode === "spsa" ? { ...full, eot: false } : full;
   },
+  profiles: {
+    // The votes only: EoT-PGD is an attack, and the screening profile's only attack is FGSM.
+    screen: (model) => ({ ...randomizationProbe.fallback(model), eot: false }),
+    // 40 draws; EoT-PGD with 20 steps of 16 samples (SPSA models: still no EoT).
+    thorough(model) {
+      const full = randomizationProbe.fallback(model);
+      const eot = full.eot as EotSettings;
+      return {
+        ...full,
+        draws: 40,
+        eot: model.gradientMode === "spsa"
+          ? false
+          : { ...eot, steps: 20, alpha: derivedStep(eot.eps, 20), samples: 16 },
+      };
+    },
+  },
   fallback({ manifest }) {
     const { channels, height, width } = manifest.input;
     const budget = channels === 1 ? 0.1 : 8 / 255;

@@ -43,6 +43,8 @@ export const squeezeProbe: Probe<"squeeze", typeof SqueezeLayer, SqueezeSettings
   layer: SqueezeLayer,
   section: SqueezeSection,
   serverDefault: (model) => squeezeProbe.fallback(model),
+  // Squeezing costs one row per squeezer: every profile keeps the model's squeezers.
+  profiles: { screen: (model) => squeezeProbe.fallback(model), thorough: (model) => squeezeProbe.fallback(model) },
   fallback({ manifest }) {
     const squeezers: Squeezer[] = manifest.input.channels === 1
       ? [{ kind: "bitDepth", bits: 1 }, { kind: "median", size: 2 }]

@@ -56,6 +56,8 @@ export const sweepProbe: Probe<"sweep", typeof SweepLayer, SweepSettings, SweepS
   layer: SweepLayer,
   section: SweepSection,
   serverDefault: () => false,
+  // A curve for a report, not a stronger attack: off in every profile (ask for it explicitly).
+  profiles: { screen: () => false, thorough: () => false },
   fallback(model) {
     const { high } = minimalEpsilonProbe.fallback(model);
     return {

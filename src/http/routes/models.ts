@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { CalibrationStore } from "../../calibration/store.ts";
-import { defaultSqueezeThreshold } from "../../check/service.ts";
+import { defaultSqueezeThreshold, profileCosts } from "../../check/service.ts";
 import { squeezerName } from "../../check/squeeze.ts";
 import type { ModelSummary } from "../../registry/registry.ts";
 import { type AppDeps, parseVersion, unknownModel } from "../context.ts";
@@ -69,6 +69,7 @@ export async function describeModel(
         }
         : null,
     },
+    profiles: await profileCosts(model, calibrations),
     provenance: manifest.provenance,
     source: model.source,
     version: model.version,
