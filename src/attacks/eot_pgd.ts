@@ -169,7 +169,7 @@ export async function eotPgd(
   const start = !options.randomStart
     ? pixels.slice()
     : rngs
-    ? perImageStarts(pixels, images, 1, (i, o) => norm.randomStart(o, 1, options.eps, rngs[i]))
+    ? perImageStarts(pixels, images, (i, o) => norm.randomStart(o, 1, options.eps, rngs[i]))
     : norm.randomStart(pixels, images, options.eps, shared);
   const outcome = await descend({
     classifier,

@@ -94,11 +94,10 @@ function reportImage(
   };
 }
 
-/** Random starts drawn image by image: `draw(i, rowsOfImage)` returns image i's `restarts` rows. */
+/** Random starts drawn image by image: `draw(i, rowsOfImage)` returns the rows of image i. */
 export function perImageStarts(
   origin: Float32Array,
   images: number,
-  rowsPerImage: number,
   draw: (image: number, rows: Float32Array) => Float32Array,
 ): Float32Array {
   const block = origin.length / images;
@@ -129,8 +128,7 @@ export async function pgd(
   const start = !options.randomStart
     ? origin.slice()
     : options.seeds
-    ? perImageStarts(origin, images, restarts, (i, o) =>
-      norm.randomStart(o, restarts, options.eps, createRng(options.seeds![i])))
+    ? perImageStarts(origin, images, (i, o) => norm.randomStart(o, restarts, options.eps, createRng(options.seeds![i])))
     : norm.randomStart(origin, rows, options.eps, createRng(options.seed));
   const outcome = await descend({
     classifier,
