@@ -133,8 +133,10 @@ export async function runShard(input: ShardInput): Promise<ShardResult> {
   const cleanPred = argmax(z, { rows: n, cols: classes });
   const againPred = argmax(again, { rows: n, cols: classes });
   for (let j = 0; j < z.length; j++) {
+    if (Object.is(z[j], again[j])) continue;
+    // NaN against a number: as different as it gets (and still a finite JSON number).
     const d = Math.abs(z[j] - again[j]);
-    if (d > maxAbsDiff || Number.isNaN(d)) maxAbsDiff = Number.isNaN(d) ? Infinity : d;
+    maxAbsDiff = Math.max(maxAbsDiff, Number.isNaN(d) ? Number.MAX_VALUE : d);
   }
   const determinism = { rows: n, maxAbsDiff, argmaxChanged: cleanPred.filter((p, i) => p !== againPred[i]).length };
   const probabilities = softmax(z, { rows: n, cols: classes });
