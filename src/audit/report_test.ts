@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { ResolvedAttack } from "./attacks/types.ts";
+import { auditRowsCsv, CSV_COLUMNS } from "./csv.ts";
 import { computeFlags, type FlagInputs } from "./flags.ts";
 import type { EffectivePlan } from "./plan.ts";
 import { buildReport, type ReportInput } from "./report.ts";
@@ -228,4 +229,46 @@ Deno.test("flags: none on a clean evaluation; each fires on its own condition", 
   for (const f of computeFlags({ ...base, classes: 2, outputKind: "probabilities" })) {
     assert.ok(f.message.length > 0 && f.meaning.length > 0 && f.action.length > 0);
   }
+});
+
+Deno.test("csv: one row per image and probe, in index order, parseable", async () => {
+  const { parse } = await import("csv-parse/sync");
+  const withProbes = [
+    ...shards.slice(0, 2),
+    shard(2, [{
+      ...image(4, 1, 1),
+      randomization: { agreement: 0.75, eot: { success: true, fooledFraction: 0.8, prediction: 2 } },
+    }], []),
+  ];
+  const text = auditRowsCsv([withProbes[1], withProbes[0], withProbes[2], withProbes[0]], model.manifest.labels);
+  const rows = parse(text, { columns: true }) as Record<string, string>[];
+  assert.deepEqual(Object.keys(rows[0]), [...CSV_COLUMNS]);
+  // image 0: clean + 5 attack rows + minimal ε; 1: clean + 5 + minimal; 2: clean + 4 + minimal; 3: same; 4: clean + randomization + eot.
+  assert.deepEqual(rows.map((r) => `${r.index}:${r.probe}`).slice(0, 7), [
+    "0:clean",
+    "0:attack",
+    "0:attack",
+    "0:attack",
+    "0:attack",
+    "0:black-box",
+    "0:minimal-epsilon",
+  ]);
+  assert.equal(rows.length, 7 + 7 + 6 + 6 + 3);
+  assert.deepEqual(rows.at(-1), {
+    ...Object.fromEntries(CSV_COLUMNS.map((c) => [c, ""])),
+    index: "4",
+    name: "i4",
+    label: "1",
+    label_name: "b",
+    probe: "eot",
+    norm: "linf",
+    success: "true",
+    prediction: "2",
+    prediction_name: "c",
+    value: "0.8",
+  });
+  assert.equal(rows.find((r) => r.index === "0" && r.probe === "minimal-epsilon")!.value, "", "not broken = empty");
+  const broken = auditRowsCsv([shards[2]], model.manifest.labels);
+  const errorRows = parse(broken, { columns: true }) as Record<string, string>[];
+  assert.deepEqual([errorRows.length, errorRows[0].probe, errorRows[0].error_code], [1, "error", "undecodable_image"]);
 });
