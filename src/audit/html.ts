@@ -91,8 +91,18 @@ ${
   );
 
   parts.push(`<section id="robustness"><h2>Robust accuracy per attack</h2><div class="charts">
-${figure(robustnessPlot(report, "linf"), "Robust accuracy vs L∞ ε; bands: 95% Wilson intervals.")}
-${figure(robustnessPlot(report, "l2"), "Robust accuracy vs L2 ε; bands: 95% Wilson intervals.")}</div>
+${
+    figure(
+      robustnessPlot(report, "linf"),
+      "Robust accuracy vs L∞ ε per attack (bands: 95% Wilson intervals); dashed black: worst case over attacks.",
+    )
+  }
+${
+    figure(
+      robustnessPlot(report, "l2"),
+      "Robust accuracy vs L2 ε per attack (bands: 95% Wilson intervals); dashed black: worst case over attacks.",
+    )
+  }</div>
 <table><tr><th>attack</th><th>norm</th><th>ε</th><th>robust accuracy</th><th>robust / images [95% CI]</th></tr>
 ${
     report.robustness.map((r) =>

@@ -34,24 +34,40 @@ function render(options: Plot.PlotOptions): string {
   return node.outerHTML;
 }
 
-/** Robust accuracy vs ε for one norm: one line per attack plus the worst case, 95% bands. */
+/**
+ * Robust accuracy vs ε for one norm: one coloured line per attack with its 95% band, and the
+ * worst case over attacks as a dashed black line on top.
+ */
 export function robustnessPlot(report: AuditReport, norm: "linf" | "l2"): string | null {
-  const points = [
-    ...report.robustness.filter((r) => r.norm === norm).map((r) => ({ series: r.attack, eps: r.eps, ...r.accuracy })),
-    ...report.worstCase.filter((w) => w.norm === norm).map((w) => ({
-      series: "worst case",
-      eps: w.eps,
-      ...w.accuracy,
-    })),
-  ].filter((p) => p.rate !== null);
+  const points = report.robustness.filter((r) => r.norm === norm && r.accuracy.rate !== null)
+    .map((r) => ({ series: r.attack, eps: r.eps, ...r.accuracy }));
+  const worst = report.worstCase.filter((w) => w.norm === norm && w.accuracy.rate !== null)
+    .map((w) => ({ eps: w.eps, ...w.accuracy }));
   if (points.length === 0) return null;
+  const maxEps = Math.max(...points.map((p) => p.eps));
   return render({
-    x: { label: norm === "linf" ? "ε (L∞, [0,1] pixels)" : "ε (L2, [0,1] pixels)", nice: true },
+    x: { label: norm === "linf" ? "ε (L∞, [0,1] pixels)" : "ε (L2, [0,1] pixels)", domain: [0, maxEps * 1.05] },
     y: { label: "robust accuracy", domain: [0, 1], grid: true, tickFormat: "%" },
     color: { legend: true },
     marks: [
-      Plot.areaY(points, { x: "eps", y1: "low", y2: "high", fill: "series", fillOpacity: 0.12, curve: "linear" }),
-      Plot.lineY(points, { x: "eps", y: "rate", stroke: "series", strokeWidth: 2, marker: "circle" }),
+      Plot.areaY(points, {
+        x: "eps",
+        y1: "low",
+        y2: "high",
+        z: "series",
+        fill: "series",
+        fillOpacity: 0.12,
+        curve: "linear",
+      }),
+      Plot.lineY(points, { x: "eps", y: "rate", z: "series", stroke: "series", strokeWidth: 2, marker: "circle" }),
+      Plot.lineY(worst, {
+        x: "eps",
+        y: "rate",
+        stroke: "black",
+        strokeWidth: 1.5,
+        strokeDasharray: "6,4",
+        marker: "circle-stroke",
+      }),
       Plot.ruleY([0]),
     ],
   });
@@ -114,7 +130,7 @@ export function perClassPlot(report: AuditReport): string | null {
     marginLeft: 110,
     x: { label: "accuracy", domain: [0, 1], grid: true, tickFormat: "%" },
     y: { label: null, axis: null },
-    fy: { label: null },
+    fy: { label: null, domain: report.perClass.map((c) => c.label) },
     color: { legend: true },
     marks: [Plot.barX(bars, { x: "rate", y: "series", fy: "label", fill: "series" }), Plot.ruleX([0])],
   });

@@ -83,8 +83,8 @@ export function buildReport(input: ReportInput): AuditReport {
   const keys = [
     ...new Map(plan.attacks.flatMap((a) => a.eps.map((eps) => [`${a.norm}:${eps}`, { norm: a.norm, eps }]))).values(),
   ]
-    .sort((a, b) => (a.norm === b.norm ? a.eps - b.eps : a.norm < b.norm ? -1 : 1));
-  /** Per (norm, ε): the images every attack failed on. */
+    .sort((a, b) => (a.norm === b.norm ? a.eps - b.eps : a.norm === "linf" ? -1 : 1));
+  /** Per (norm, ε), L∞ first, ε ascending: the images every attack failed on. */
   const robustSets = keys.map(({ norm, eps }) => {
     const attacks = plan.attacks.filter((a) => a.norm === norm && a.eps.includes(eps)).map((a) => a.id);
     const broken = new Set(white.filter((r) => r.norm === norm && r.eps === eps && r.success).map((r) => r.index));
