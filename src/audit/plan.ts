@@ -204,7 +204,9 @@ export function estimatePlanCost(plan: EffectivePlan, model: ModelFacts, images:
   cost.clean = images * (2 + gradientCost);
   const entries = plan.attacks.reduce((n, a) => n + a.eps.length, 0);
   for (const a of plan.attacks) cost[a.id] = attackRunner(a.kind).cost(a, images, gradientCost);
-  if (plan.squeeze) cost.squeeze = images * plan.squeeze.squeezers.length * (1 + entries);
+  // Each scored image goes through the model with its squeezed versions: S + 1 rows, for the
+  // clean image and for every successful adversarial example (at most one per attack entry).
+  if (plan.squeeze) cost.squeeze = images * (plan.squeeze.squeezers.length + 1) * (1 + entries);
   if (plan.randomization) {
     const r = plan.randomization;
     cost.randomization = images * r.draws;
