@@ -5,8 +5,8 @@
  * with the check's stage numbers: 1 randomization draws, 2 EoT-PGD, 3 minimal ε, 16 + p for the
  * p-th random PGD probe (the plan's PGD (attack, ε) pairs in order). So an image's audit result
  * equals `/check` on that image with `seed: imageSeed(seed, i)` and the same probes wherever the
- * two run the same thing. Dataset-level draws (subsample, SPSA sample) use stageSeed(seed, k)
- * with the stages below.
+ * two run the same thing. The SPSA sample is drawn with stageSeed(seed, 5); the subsample uses its
+ * own seed (default: the audit seed).
  */
 import { stageSeed } from "../check/run_check.ts";
 
@@ -16,8 +16,6 @@ export const STAGE = {
   randomization: 1,
   eot: 2,
   minimalEpsilon: 3,
-  /** Dataset-level: the stratified subsample. */
-  subsample: 4,
   /** Dataset-level: which images the SPSA check runs on. */
   spsaSample: 5,
   /** Per image: SPSA directions. */
