@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { gzipSync, type Zippable, zipSync } from "fflate";
+import { gzipSync, Zip, ZipDeflate, type Zippable, zipSync } from "fflate";
 import { packTar, type TarEntry } from "modern-tar";
 import { PNG } from "pngjs";
 import { decodeImage } from "../intake/decode.ts";
@@ -207,8 +207,8 @@ Deno.test("dataset: every limit is enforced and named", async () => {
   const big = await refused({ kind: "archive", bytes: folder }, "maxImagePixels", 413, small({ maxImagePixels: 15 }));
   assert.equal(big.code, "image_too_large");
   await refused({ kind: "archive", bytes: folder }, "maxTotalPixels", 413, small({ maxTotalPixels: 40 }));
-  // A zip bomb: 64 MiB of zeros deflates to ~64 KiB; inflation stops at the cap.
-  const zeros = new Uint8Array(64 * 1024 * 1024);
+  // A zip bomb: 16 MiB of zeros deflates to ~16 KiB; inflation stops at the 1 MiB cap.
+  const zeros = new Uint8Array(16 * 1024 * 1024);
   const bomb = zip({ "Bag/a.png": [zeros, { level: 9 }] });
   assert.ok(bomb.length < 200_000);
   const bombError = await refused(
@@ -218,6 +218,25 @@ Deno.test("dataset: every limit is enforced and named", async () => {
     small({ maxInflatedBytes: 1 << 20 }),
   );
   assert.equal(bombError.code, "dataset_too_large");
+  // The same through fflate's streaming Zip: local headers then say size 0 (data descriptors).
+  const streamed: Uint8Array[] = [];
+  const writer = new Zip((error, chunk) => {
+    if (error) throw error;
+    streamed.push(chunk);
+  });
+  const entry = new ZipDeflate("Bag/a.png", { level: 9 });
+  writer.add(entry);
+  entry.push(zeros, true);
+  writer.end();
+  const descriptorBomb = new Uint8Array(streamed.reduce((n, c) => n + c.length, 0));
+  streamed.reduce((offset, c) => (descriptorBomb.set(c, offset), offset + c.length), 0);
+  assert.equal(new DataView(descriptorBomb.buffer).getUint32(22, true), 0, "the local header declares 0 bytes");
+  await refused(
+    { kind: "archive", bytes: descriptorBomb },
+    "maxInflatedBytes",
+    413,
+    small({ maxInflatedBytes: 1 << 20 }),
+  );
   const tgzBomb = gzipSync(await tar([file("Bag/a.png", zeros)]), { level: 9 });
   await refused({ kind: "archive", bytes: tgzBomb }, "maxInflatedBytes", 413, small({ maxInflatedBytes: 1 << 20 }));
   await refused(
