@@ -134,7 +134,7 @@ Deno.test({
           backend: classifier.backend,
           gradientMode: classifier.gradientMode,
         },
-        dataset: { sha256: dataset.sha256, source: "builtin:fashion-mnist-sample" },
+        dataset: { sha256: dataset.sha256, source: "builtin:fashion-mnist-sample", images: dataset.images.length },
         software: { deno: Deno.version.deno },
       });
       AuditReportSchema.parse(report);
@@ -150,7 +150,7 @@ Deno.test({
           backend: classifier.backend,
           gradientMode: classifier.gradientMode,
         },
-        dataset: { sha256: dataset.sha256, source: "builtin:fashion-mnist-sample" },
+        dataset: { sha256: dataset.sha256, source: "builtin:fashion-mnist-sample", images: dataset.images.length },
         software: { deno: Deno.version.deno },
       });
       const { timingsMs: _u, shards: _s, ...provenance2 } = again.provenance;

@@ -243,9 +243,9 @@ ${
       "dataset",
       `${escapeHtml(p.dataset.source ?? "—")} <code>${
         escapeHtml(p.dataset.sha256 ?? "—")
-      }</code>, ${p.dataset.images} images: ${
-        p.dataset.counts.map((c) => `${escapeHtml(c.label)} ${c.count}`).join(", ")
-      }`,
+      }</code>, ${p.dataset.images} images audited${
+        p.dataset.datasetImages === null ? "" : ` of ${p.dataset.datasetImages}`
+      }: ${p.dataset.counts.map((c) => `${escapeHtml(c.label)} ${c.count}`).join(", ")}`,
     )
   }
 ${kv("seed", String(p.seed))}

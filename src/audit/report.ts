@@ -30,7 +30,7 @@ export interface ReportInput {
     backend: string;
     gradientMode: "exact" | "spsa";
   };
-  dataset?: { sha256?: string | null; source?: string | null };
+  dataset?: { sha256?: string | null; source?: string | null; images?: number | null };
   software?: Record<string, string>;
   started?: string | null;
   finished?: string | null;
@@ -261,6 +261,7 @@ export function buildReport(input: ReportInput): AuditReport {
       dataset: {
         sha256: input.dataset?.sha256 ?? null,
         source: input.dataset?.source ?? null,
+        datasetImages: input.dataset?.images ?? null,
         images: images.length,
         counts,
       },

@@ -41,7 +41,8 @@ export const AuditReportSchema = z.object({
     dataset: z.object({
       sha256: z.string().nullable(),
       source: z.string().nullable().describe("zip, tar, tar.gz, json or builtin:<name>"),
-      images: z.number().int(),
+      images: z.number().int().describe("images audited (after any subsample)"),
+      datasetImages: z.number().int().nullable().describe("images in the dataset before any subsample"),
       counts: z.array(z.object({ index: z.number().int(), label: z.string(), count: z.number().int() })),
     }),
     plan: z.unknown().describe("the effective plan, every default resolved"),
