@@ -173,3 +173,30 @@ Deno.test("shard: undecodable images get an error row and nothing else; the plan
     runShard({ classifier: model, plan, shard: 0, images, spsaSample: new Set(), signal: controller.signal }),
   );
 });
+
+Deno.test("shard: a model without exact gradients runs on row-seeded SPSA, still shard-independent", async () => {
+  // The classifier's own gradient is never used: the shard estimates gradients from logits row by row.
+  const blackBox: Classifier = {
+    ...model,
+    gradientMode: "spsa",
+    logits: (p, n) => model.logits(p, n),
+    gradient: () => Promise.reject(new Error("the shard must not use the runtime's batch-seeded SPSA")),
+  };
+  const facts = { manifest: model.manifest, gradientMode: "spsa" as const };
+  const p = resolvePlan(facts, {
+    seed: 3,
+    shardSize: 3,
+    attacks: [{ kind: "pgd", norm: "linf", eps: [0.1], steps: 2 }],
+    squeeze: false,
+    randomization: false,
+  });
+  assert.equal(p.spsa, null);
+  const list = images.slice(0, 6);
+  const sharded = await runAll(p, blackBox, list);
+  const [whole] = await runAll({ ...p, shardSize: 6 }, blackBox, list);
+  const attacks = (rs: ShardResult[]) => rs.flatMap((r) => r.attacks).sort((a, b) => a.index - b.index);
+  assert.deepEqual(attacks(sharded), attacks([whole]));
+  assert.ok(attacks([whole]).every((r) => r.gradient === "spsa"));
+  assert.ok(whole.images.every((r) => r.clean!.gradient === null), "no zero-gradient probe on estimated gradients");
+  assert.ok(whole.compute["pgd-linf"] > 6 * 2 * 2 * 16, "SPSA forwards are counted");
+});
