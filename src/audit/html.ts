@@ -94,13 +94,13 @@ ${
 ${
     figure(
       robustnessPlot(report, "linf"),
-      "Robust accuracy vs L∞ ε per attack (bands: 95% Wilson intervals); dashed black: worst case over attacks.",
+      "Robust accuracy vs L∞ ε per attack (bands: 95% Wilson intervals); dashed black (grey band): worst case over attacks.",
     )
   }
 ${
     figure(
       robustnessPlot(report, "l2"),
-      "Robust accuracy vs L2 ε per attack (bands: 95% Wilson intervals); dashed black: worst case over attacks.",
+      "Robust accuracy vs L2 ε per attack (bands: 95% Wilson intervals); dashed black (grey band): worst case over attacks.",
     )
   }</div>
 <table><tr><th>attack</th><th>norm</th><th>ε</th><th>robust accuracy</th><th>robust / images [95% CI]</th></tr>

@@ -36,7 +36,7 @@ function render(options: Plot.PlotOptions): string {
 
 /**
  * Robust accuracy vs ε for one norm: one coloured line per attack with its 95% band, and the
- * worst case over attacks as a dashed black line on top.
+ * worst case over attacks as a dashed black line with a grey band on top.
  */
 export function robustnessPlot(report: AuditReport, norm: "linf" | "l2"): string | null {
   const points = report.robustness.filter((r) => r.norm === norm && r.accuracy.rate !== null)
@@ -59,7 +59,11 @@ export function robustnessPlot(report: AuditReport, norm: "linf" | "l2"): string
         fillOpacity: 0.12,
         curve: "linear",
       }),
+      // Interval bars too, so an attack with a single ε still shows its interval.
+      Plot.ruleX(points, { x: "eps", y1: "low", y2: "high", stroke: "series", strokeOpacity: 0.6 }),
+      Plot.ruleX(worst, { x: "eps", y1: "low", y2: "high", stroke: "black", strokeOpacity: 0.4 }),
       Plot.lineY(points, { x: "eps", y: "rate", z: "series", stroke: "series", strokeWidth: 2, marker: "circle" }),
+      Plot.areaY(worst, { x: "eps", y1: "low", y2: "high", fill: "black", fillOpacity: 0.07, curve: "linear" }),
       Plot.lineY(worst, {
         x: "eps",
         y: "rate",
