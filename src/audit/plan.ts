@@ -166,7 +166,8 @@ export function resolvePlan(model: ModelFacts, raw: unknown): EffectivePlan {
   const d = channels * height * width;
   const budget = channels === 1 ? 0.1 : 8 / 255;
   let spsa: SpsaCheck | null = null;
-  if (input.spsa !== false && (input.spsa !== undefined || model.gradientMode === "exact")) {
+  // Only meaningful against exact gradients: a model on SPSA gradients is already attacked by SPSA.
+  if (input.spsa !== false && model.gradientMode === "exact") {
     const s = input.spsa || {};
     const steps = s.steps ?? 10;
     const eps = s.eps ?? [budget];

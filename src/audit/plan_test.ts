@@ -77,6 +77,7 @@ Deno.test("plan: defaults follow the model like the check's", () => {
   assert.equal(spsa.minimalEpsilon, null);
   assert.equal(spsa.randomization!.eot, false);
   assert.equal(spsa.spsa, null, "no SPSA check when the gradients already are SPSA");
+  assert.equal(resolvePlan({ manifest: manifest(1), gradientMode: "spsa" }, { spsa: { images: 4 } }).spsa, null);
 });
 
 Deno.test("plan: explicit settings, α per ε, and refusals naming the field or limit", () => {
