@@ -13,6 +13,8 @@ import { loadClassifier, type OnnxClassifier } from "../runtime/onnx_classifier.
 import { startWorkerPool } from "../runtime/worker_pool.ts";
 import { sha256Hex } from "../dataset/sha256.ts";
 import type { ResolvedPgd } from "./attacks/pgd.ts";
+import { parse } from "csv-parse/sync";
+import { auditRowsCsv } from "./csv.ts";
 import { percent, renderReportHtml } from "./html.ts";
 import { type EffectivePlan, resolvePlan, selectImages, shardCount, shardRange, spsaSample } from "./plan.ts";
 import { buildReport } from "./report.ts";
@@ -167,6 +169,21 @@ Deno.test({
       assert.ok(report.detection!.adversarial > 0 && report.detection!.auc !== null);
       assert.ok(report.examples.length > 0);
 
+      // The CSV holds the same rows: clean, each attack entry, minimal ε, randomization, EoT per image, plus SPSA.
+      const csvRows = parse(auditRowsCsv(shards, classifier.manifest.labels), { columns: true }) as Record<
+        string,
+        string
+      >[];
+      assert.equal(
+        csvRows.length,
+        24 * (1 + report.robustness.length + 3) + report.spsa!.images * plan.spsa!.eps.length,
+      );
+      for (const r of report.robustness) {
+        const failed = csvRows.filter((c) =>
+          c.probe === "attack" && c.attack === r.attack && Number(c.eps) === r.eps && c.success === "false"
+        );
+        assert.equal(failed.length, r.accuracy.count, `${r.attack}@${r.eps}`);
+      }
       const html = renderReportHtml(report);
       assert.ok(!/<script/i.test(html), "no scripts");
       assert.ok(!/(src|href)="https?:/i.test(html), "no external resources");

@@ -26,7 +26,7 @@ export type FlagCode =
 export const SHARE_THRESHOLD = 0.05;
 
 export interface FlagInputs {
-  /** Robust counts per attack (white-box ones), ε ascending. */
+  /** Robust counts per attack (white-box ones) and per worst case (kind `worst-case`), ε ascending. */
   attacks: { id: string; kind: string; norm: string; points: { eps: number; robust: number; total: number }[] }[];
   /** SPSA check per ε: images where SPSA succeeded and every white-box attack at that (L∞, ε) failed. */
   spsa: { eps: number; images: number; spsaOnly: number }[];
@@ -61,7 +61,7 @@ export function computeFlags(f: FlagInputs): Flag[] {
     }
   }
   const fgsm = f.attacks.filter((a) => a.kind === "fgsm");
-  for (const a of f.attacks.filter((a) => a.kind !== "fgsm" && a.norm === "linf")) {
+  for (const a of f.attacks.filter((a) => a.kind !== "fgsm" && a.kind !== "worst-case" && a.norm === "linf")) {
     for (const p of a.points) {
       for (const g of fgsm) {
         const q = g.points.find((q) => q.eps === p.eps);

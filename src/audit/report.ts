@@ -221,16 +221,25 @@ export function buildReport(input: ReportInput): AuditReport {
     { rows: 0, maxAbsDiff: 0, argmaxChanged: 0 },
   );
   const flagInputs: FlagInputs = {
-    attacks: plan.attacks.map((a) => ({
-      id: a.id,
-      kind: a.kind,
-      norm: a.norm,
-      points: [...a.eps].sort((x, y) => x - y).map((eps) => ({
-        eps,
-        robust: robustCount(rowsOf(a.id, eps)),
-        total: n,
+    attacks: [
+      ...plan.attacks.map((a) => ({
+        id: a.id,
+        kind: a.kind,
+        norm: a.norm,
+        points: [...a.eps].sort((x, y) => x - y).map((eps) => ({
+          eps,
+          robust: robustCount(rowsOf(a.id, eps)),
+          total: n,
+        })),
       })),
-    })),
+      // The worst case too: it can rise with ε when the attacks are not monotone.
+      ...(["linf", "l2"] as const).map((norm) => ({
+        id: `worst case ${norm === "linf" ? "L∞" : "L2"}`,
+        kind: "worst-case",
+        norm,
+        points: robustSets.filter((s) => s.norm === norm).map((s) => ({ eps: s.eps, robust: s.robust.size, total: n })),
+      })),
+    ],
     spsa: spsa ? spsa.eps.map((e) => ({ eps: e.eps, images: spsa!.images, spsaOnly: e.spsaOnly })) : [],
     gradients,
     outputKind: model.manifest.output.kind,

@@ -218,6 +218,29 @@ Deno.test("flags: none on a clean evaluation; each fires on its own condition", 
     }),
     [],
   );
+  assert.deepEqual(
+    fires({
+      attacks: [{
+        id: "worst case L∞",
+        kind: "worst-case",
+        norm: "linf",
+        points: [{ eps: 0.1, robust: 10, total: 100 }, { eps: 0.2, robust: 11, total: 100 }],
+      }],
+    }),
+    ["robust_accuracy_increases_with_eps"],
+  );
+  assert.deepEqual(
+    fires({
+      attacks: [base.attacks[0], {
+        id: "worst case L∞",
+        kind: "worst-case",
+        norm: "linf",
+        points: [{ eps: 0.1, robust: 60, total: 100 }],
+      }],
+    }),
+    [],
+    "the worst case is not compared with FGSM",
+  );
   assert.deepEqual(fires({ spsa: [{ eps: 0.1, images: 16, spsaOnly: 1 }] }), ["spsa_stronger_than_gradients"]);
   assert.deepEqual(fires({ gradients: { checked: 100, zero: 6 } }), ["many_zero_gradients"]);
   assert.deepEqual(fires({ outputKind: "probabilities" }), ["probability_outputs"]);
