@@ -1,7 +1,7 @@
 import type { Manifest } from "../registry/manifest.ts";
 
-/** Which loss the gradient is taken of, per row against `labels[row]`. */
-export type LossKind = "ce" | "margin";
+/** Which loss the gradient is taken of, per row against `labels[row]` (kernels/loss.ts). */
+export type LossKind = "ce" | "margin" | "dlr";
 
 /** Where a gradient came from: the derived ONNX gradient graph, or a black-box SPSA estimate. */
 export type GradientMode = "exact" | "spsa";
@@ -9,7 +9,10 @@ export type GradientMode = "exact" | "spsa";
 export interface GradientResult {
   /** [batch, classes]; for probability models these are log(max(p, 1e-30)). */
   logits: Float32Array;
-  /** [batch]: ce = −log softmax(z)[y]; margin = max_{j≠y} z_j − z_y. */
+  /**
+   * [batch]: ce = −log softmax(z)[y]; margin = max_{j≠y} z_j − z_y;
+   * dlr = −(z_y − max_{i≠y} z_i) / (z_π1 − z_π3 + 1e-12) (π: descending order; ≥ 3 classes).
+   */
   loss: Float32Array;
   /** [batch, C, H, W], ∂loss[row]/∂pixels[row] in [0,1] pixel space. */
   grad: Float32Array;

@@ -1,4 +1,5 @@
 import { toModelInput } from "../../kernels/preprocess.ts";
+import { checkLossClasses } from "../../kernels/loss.ts";
 import { logitsFromProbabilities } from "../../kernels/softmax.ts";
 import { deriveGradientModel, NotDifferentiableError } from "../autodiff/mod.ts";
 import type { Manifest } from "../registry/manifest.ts";
@@ -97,6 +98,8 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   ): Promise<GradientResult> {
     checkPixels(pixels, batch, size);
     if (labels.length !== batch) throw new RangeError(`labels has ${labels.length} rows, expected ${batch}`);
+    // Refused before deriving: a derivation error would otherwise switch the model to SPSA.
+    checkLossClasses(loss, manifest.labels.length);
     const session = await gradientSession(loss);
     if (!session) {
       const estimate = await spsaGradient(logits, pixels, batch, labels, loss, {
