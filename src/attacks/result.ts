@@ -21,7 +21,7 @@ export interface Perturbation {
 }
 
 export interface AttackResult {
-  attack: "fgsm" | "pgd" | "eot-pgd";
+  attack: "fgsm" | "pgd" | "eot-pgd" | "apgd-ce" | "apgd-dlr";
   norm: NormName;
   eps: number;
   steps: number;

@@ -88,7 +88,11 @@ export function createLinearSoftmax(opts: LinearSoftmaxOptions): LinearSoftmax {
       loss: LossKind,
     ): Promise<GradientResult> {
       calls.gradient.push(batch);
-      checkLossClasses(loss, k);
+      try {
+        checkLossClasses(loss, k);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const z = logitsOf(opts, pixels, batch);
       const lossOut = new Float32Array(batch);
       const grad = new Float32Array(batch * d);
