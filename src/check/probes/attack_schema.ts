@@ -1,10 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { LOSS_KINDS } from "../../model/classifier.ts";
+import { ATTACK_KINDS } from "../../attacks/result.ts";
 import type { AttackReport } from "../probe.ts";
 
 /** One FGSM/PGD/EoT-PGD row of the report (the shared `probes` list and the EoT section). */
 export const AttackReportSchema = z.object({
-  attack: z.enum(["fgsm", "pgd", "eot-pgd"]),
+  attack: z.enum(ATTACK_KINDS),
   norm: z.enum(["linf", "l2"]),
   eps: z.number(),
   steps: z.number().int(),
