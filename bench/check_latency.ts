@@ -72,14 +72,14 @@ interface Server extends RunningServer {
   /** Runtime name in the tables: the backend, suffixed "-1t" etc. when not at THREADS. */
   name: string;
   url: string;
-  kvDir: string;
+  dataDir: string;
 }
 
 export async function startServers(variants: ServerVariant[], notes: string[]): Promise<Server[]> {
   const servers: Server[] = [];
   for (const { backend, threads } of variants) {
     const name = threads === THREADS ? backend : `${backend}-${threads}t`;
-    const kvDir = await Deno.makeTempDir({ prefix: "robustcheck-bench-kv-" });
+    const dataDir = await Deno.makeTempDir({ prefix: "robustcheck-bench-data-" });
     try {
       const config = loadConfig({
         PORT: "0",
@@ -87,15 +87,15 @@ export async function startServers(variants: ServerVariant[], notes: string[]): 
         ROBUSTCHECK_BACKEND: backend,
         ROBUSTCHECK_THREADS: String(threads),
         ROBUSTCHECK_MODELS_DIR: MODELS_DIR,
-        ROBUSTCHECK_KV_PATH: `${kvDir}/bench.kv`,
+        ROBUSTCHECK_DATA_DIR: dataDir,
       });
       const server = await startServer(config, () => {});
       const failures = server.registry.failures;
       if (failures.length > 0) notes.push(`${name} server: models not loaded: ${JSON.stringify(failures)}`);
-      servers.push({ ...server, name, url: `http://127.0.0.1:${server.port}`, kvDir });
+      servers.push({ ...server, name, url: `http://127.0.0.1:${server.port}`, dataDir });
     } catch (error) {
       notes.push(`${name} server did not start: ${(error as Error).message}`);
-      await Deno.remove(kvDir, { recursive: true }).catch(() => {});
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     }
   }
   return servers;
@@ -104,7 +104,7 @@ export async function startServers(variants: ServerVariant[], notes: string[]): 
 export async function stopServers(servers: Server[]): Promise<void> {
   for (const s of servers) {
     await s.shutdown();
-    await Deno.remove(s.kvDir, { recursive: true }).catch(() => {});
+    await Deno.remove(s.dataDir, { recursive: true }).catch(() => {});
   }
 }
 

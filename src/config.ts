@@ -12,11 +12,16 @@ const ConfigSchema = z.object({
   ROBUSTCHECK_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   ROBUSTCHECK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(10_000_000),
   ROBUSTCHECK_MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
-  ROBUSTCHECK_KV_PATH: z.string().optional(),
   ROBUSTCHECK_MAX_COST: z.coerce.number().int().min(1).default(DEFAULT_CHECK_LIMITS.maxCost),
   ROBUSTCHECK_MAX_STEPS: z.coerce.number().int().min(1).default(DEFAULT_CHECK_LIMITS.maxSteps),
   ROBUSTCHECK_DECODE_WORKERS: z.coerce.number().int().min(1).max(64).default(cores),
   ROBUSTCHECK_REQUEST_PIXELS: z.coerce.number().int().min(1).default(200_000_000),
+  ROBUSTCHECK_DATA_DIR: z.string().min(1).default("./data"),
+  ROBUSTCHECK_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
+  ROBUSTCHECK_MAX_MODEL_BYTES: z.coerce.number().int().min(1024).default(200_000_000),
+  ROBUSTCHECK_MAX_LOADED_MODELS: z.coerce.number().int().min(1).default(8),
+  ROBUSTCHECK_MODELS_POLL_MS: z.coerce.number().int().min(0).default(2000),
+  ROBUSTCHECK_AUDIT_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
 });
 
 export interface Config {
@@ -30,8 +35,25 @@ export interface Config {
   decodeWorkers: number;
   limits: Limits;
   checkLimits: CheckLimits;
-  /** Deno KV path; undefined uses Deno's default location. */
-  kvPath?: string;
+  storage: StorageConfig;
+  uploads: UploadConfig;
+  /** Audit shards this process runs at once (0: none; the API still queues them for worker processes). */
+  auditWorkers: number;
+}
+
+export interface StorageConfig {
+  /** Embedded PGlite database and uploaded model files (unless databaseUrl is set). */
+  dataDir: string;
+  /** A PostgreSQL server shared by every process; model bytes are stored in it too. */
+  databaseUrl?: string;
+}
+
+export interface UploadConfig {
+  maxModelBytes: number;
+  /** Uploaded model versions kept loaded at once (least recently used are unloaded). */
+  maxLoadedModels: number;
+  /** How often each process re-reads the model catalog to see other processes' uploads. */
+  pollMs: number;
 }
 
 /** Bounds on what one request may ask for; checked before any decoding or compute. */
@@ -63,7 +85,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxPixels: c.ROBUSTCHECK_MAX_PIXELS,
       maxRequestPixels: c.ROBUSTCHECK_REQUEST_PIXELS,
     },
-    kvPath: c.ROBUSTCHECK_KV_PATH,
+    storage: { dataDir: c.ROBUSTCHECK_DATA_DIR, databaseUrl: c.ROBUSTCHECK_DATABASE_URL },
+    uploads: {
+      maxModelBytes: c.ROBUSTCHECK_MAX_MODEL_BYTES,
+      maxLoadedModels: c.ROBUSTCHECK_MAX_LOADED_MODELS,
+      pollMs: c.ROBUSTCHECK_MODELS_POLL_MS,
+    },
+    auditWorkers: c.ROBUSTCHECK_AUDIT_WORKERS,
     checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: c.ROBUSTCHECK_MAX_COST, maxSteps: c.ROBUSTCHECK_MAX_STEPS },
   };
 }

@@ -4,7 +4,7 @@
  */
 export class RequestError extends Error {
   constructor(
-    readonly status: 400 | 404 | 405 | 409 | 413 | 415 | 422 | 503,
+    readonly status: 400 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 503,
     readonly code: string,
     message: string,
   ) {

@@ -1,27 +1,26 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { loadConfig } from "../src/config.ts";
 import { startServer } from "../src/server.ts";
+import { freshDataDir } from "../src/storage/testing.ts";
 import { errorOf, jsonRequest, loadFixtureImages, MODELS_DIR } from "./support/server.ts";
 
-async function serve(kvPath: string) {
+async function serve(dataDir: string) {
   const config = loadConfig({
     PORT: "0",
     HOSTNAME: "127.0.0.1",
     ROBUSTCHECK_BACKEND: "wasm",
     ROBUSTCHECK_THREADS: "2",
     ROBUSTCHECK_MODELS_DIR: MODELS_DIR,
-    ROBUSTCHECK_KV_PATH: kvPath,
+    ROBUSTCHECK_DATA_DIR: dataDir,
   });
   const server = await startServer(config, () => {});
   return { ...server, url: `http://127.0.0.1:${server.port}` };
 }
 
 Deno.test("calibrate: the threshold reproduces the requested FPR, is used by check, and survives a restart", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "robustcheck-kv-" });
-  const kvPath = join(dir, "calibration.kv");
+  const dir = await freshDataDir();
   const images = await loadFixtureImages("fashion", 100);
-  let first = await serve(kvPath);
+  let first = await serve(dir);
   try {
     const form = new FormData();
     for (const image of images) {
@@ -54,7 +53,7 @@ Deno.test("calibrate: the threshold reproduces the requested FPR, is used by che
     assert.equal(flagged / images.length, calibration.fpr);
 
     await first.shutdown();
-    first = await serve(kvPath);
+    first = await serve(dir);
     const info = await (await fetch(`${first.url}/v1/models/fashion-cnn`)).json();
     assert.equal(info.squeeze.source, "calibration");
     assert.equal(info.squeeze.threshold, calibration.threshold);

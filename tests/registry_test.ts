@@ -1,42 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { copyModel, imageRequest, loadFixtureImages, MODELS_DIR } from "./support/server.ts";
-
-/** Starts `main.ts` as the README does and waits for its listening line. */
-async function startMain(env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-kv", "main.ts"],
-    cwd: new URL("..", import.meta.url).pathname,
-    env: { PORT: "0", HOSTNAME: "127.0.0.1", ROBUSTCHECK_BACKEND: "wasm", ROBUSTCHECK_THREADS: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  while (!buffer.includes("listening on")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited: ${buffer}`);
-    buffer += value;
-  }
-  lines.push(...buffer.split("\n"));
-  const port = Number(/listening on http:\/\/[^:]+:(\d+)/.exec(buffer)![1]);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    lines,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-      await child.stderr.cancel();
-    },
-  };
-}
+import { freshDataDir } from "../src/storage/testing.ts";
+import { copyModel, imageRequest, loadFixtureImages, MODELS_DIR, startMain } from "./support/server.ts";
 
 Deno.test("registry: a broken model folder is reported by file and field, and the others serve", async () => {
   const dir = await Deno.makeTempDir({ prefix: "robustcheck-models-" });
-  const kv = await Deno.makeTempDir({ prefix: "robustcheck-kv-" });
+  const data = await freshDataDir();
   const source = join(MODELS_DIR, "fashion-cnn");
   await copyModel(source, join(dir, "good"));
   await copyModel(source, join(dir, "bad-manifest"), (m) => {
@@ -51,7 +20,7 @@ Deno.test("registry: a broken model folder is reported by file and field, and th
     m.id = "wrong-label-count";
     m.labels = ["a", "b", "c"];
   });
-  const server = await startMain({ ROBUSTCHECK_MODELS_DIR: dir, ROBUSTCHECK_KV_PATH: join(kv, "kv") });
+  const server = await startMain({ ROBUSTCHECK_MODELS_DIR: dir, ROBUSTCHECK_DATA_DIR: data });
   try {
     const log = server.lines.join("\n");
     assert.match(log, /bad-manifest\/manifest\.json: input\.layout/);
@@ -69,14 +38,14 @@ Deno.test("registry: a broken model folder is reported by file and field, and th
   } finally {
     await server.stop();
     await Deno.remove(dir, { recursive: true });
-    await Deno.remove(kv, { recursive: true });
+    await Deno.remove(data, { recursive: true });
   }
 });
 
 Deno.test("registry: model info carries sha256 of the ONNX file, input spec and backend", async () => {
   const server = await startMain({
     ROBUSTCHECK_MODELS_DIR: MODELS_DIR,
-    ROBUSTCHECK_KV_PATH: join(await Deno.makeTempDir(), "kv"),
+    ROBUSTCHECK_DATA_DIR: await freshDataDir(),
   });
   try {
     const { models } = await (await fetch(`${server.url}/v1/models`)).json();

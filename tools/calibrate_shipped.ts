@@ -5,7 +5,7 @@
  * default squeezers, and writes the threshold and its provenance into the manifest.
  *
  *   /usr/bin/python3 tools/calibration_images.py /tmp/calib
- *   deno run -A --unstable-kv tools/calibrate_shipped.ts /tmp/calib
+ *   deno run -A tools/calibrate_shipped.ts /tmp/calib
  */
 import { join } from "node:path";
 import { loadConfig } from "../src/config.ts";
@@ -17,14 +17,14 @@ const sets: Record<string, string> = { "fashion-cnn": "grey", "fashion-cnn-robus
 const imagesDir = Deno.args[0];
 if (!imagesDir) throw new Error("usage: calibrate_shipped.ts IMAGES_DIR (from tools/calibration_images.py)");
 const modelsDir = new URL("../models/", import.meta.url).pathname;
-const kvDir = await Deno.makeTempDir();
+const dataDir = await Deno.makeTempDir();
 const server = await startServer(
   loadConfig({
     PORT: "0",
     HOSTNAME: "127.0.0.1",
     ROBUSTCHECK_BACKEND: "wasm",
     ROBUSTCHECK_MODELS_DIR: modelsDir,
-    ROBUSTCHECK_KV_PATH: join(kvDir, "kv"),
+    ROBUSTCHECK_DATA_DIR: dataDir,
   }),
 );
 try {
@@ -60,5 +60,5 @@ try {
   }
 } finally {
   await server.shutdown();
-  await Deno.remove(kvDir, { recursive: true });
+  await Deno.remove(dataDir, { recursive: true });
 }

@@ -51,6 +51,7 @@ import { checkNumber, imageBatch } from "./batch.ts";
 import { DEFAULT_GRADIENT_COST } from "./cost.ts";
 import { gather } from "./engine.ts";
 import { normStrategy } from "./norms.ts";
+import { perImageStarts } from "./pgd.ts";
 import { type AttackResult, type NormName, perturbationOf, predictionOf } from "./result.ts";
 
 /** The losses APGD runs with (AutoAttack's untargeted APGD-CE and APGD-DLR). */
@@ -71,6 +72,11 @@ export interface ApgdOptions {
   restarts: number;
   loss: ApgdLoss;
   seed: number;
+  /**
+   * Per-image seeds (as in pgd.ts): image i's restarts draw their boundary starts from
+   * `createRng(seeds[i])`, so an image's result does not depend on the batch it runs in.
+   */
+  seeds?: ArrayLike<number>;
   /** One true label per image. */
   labels: ArrayLike<number>;
   /** Condition 1's threshold on the share of increasing steps (default 0.75). */
@@ -180,7 +186,12 @@ export async function apgd(
   const imageOf = (r: number) => Math.floor(r / restarts);
   const origin = new Float32Array(rows * size);
   for (let r = 0; r < rows; r++) copyRow(origin, pixels, r, size, imageOf(r));
-  const x = norm.boundaryStart(origin, rows, eps, createRng(options.seed));
+  if (options.seeds && options.seeds.length !== images) {
+    throw new RangeError(`seeds has ${options.seeds.length} entries, expected ${images}`);
+  }
+  const x = options.seeds
+    ? perImageStarts(origin, images, (i, o) => norm.boundaryStart(o, restarts, eps, createRng(options.seeds![i])))
+    : norm.boundaryStart(origin, rows, eps, createRng(options.seed));
   const xPrev = new Float32Array(rows * size);
   const grad = new Float32Array(rows * size);
   const xBest = new Float32Array(rows * size);

@@ -1,6 +1,6 @@
 /**
  * The audit plan: what to run on every image, with defaults derived from the model the way the
- * check derives its own (src/check/defaults.ts; the squeeze, randomization and minimal-ε sections
+ * check derives its own (src/check/options.ts; the squeeze, randomization and minimal-ε sections
  * are resolved by the check's own overlay, manifest `defaults.check` included).
  *
  * Defaults (exact gradients): clean accuracy; FGSM at the check's ε list ({0.05, 0.1, 0.25} grey,
@@ -10,8 +10,8 @@
  * check's ε₀ (0.1 / 8/255) on 16 images (10 steps, spsaSamples(d) directions, δ = 0.01) as the
  * gradient-masking check; shards of 32 images; 8 examples. Models without exact gradients get the
  * check's light defaults (FGSM + 10-step PGD L∞ only) and no SPSA check (their gradients already
- * are SPSA). APGD-CE / APGD-DLR are pending (src/attacks/apgd.ts): one runner in attacks/ and one
- * registry line.
+ * are SPSA). APGD-CE and APGD-DLR L∞ at the FGSM ε list, 100 steps (AutoAttack's budget), with exact
+ * gradients; APGD-DLR is left out on models with fewer than 3 classes.
  */
 import { z } from "zod";
 import {
@@ -138,7 +138,8 @@ export function resolvePlan(model: ModelFacts, raw: unknown): EffectivePlan {
     }
     : null;
 
-  const specs = (input.attacks as { kind: string }[] | undefined) ?? ATTACK_RUNNERS.flatMap((r) => r.defaults(model));
+  const specs = ((input.attacks as { kind: string }[] | undefined) ?? ATTACK_RUNNERS.flatMap((r) => r.defaults(model)))
+    .filter((spec) => !attackRunner(spec.kind).unavailable?.(model));
   let stage: number = STAGE.pgd;
   const attacks = specs.map((spec) => {
     const runner = attackRunner(spec.kind);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { deriveGradientModel } from "./derive.ts";
-import { checkGradient } from "../cli/gradcheck.ts";
+import { checkGradient } from "../runtime/gradcheck.ts";
 import { loadFixture, relMaxError, runGradientModel } from "./testing.ts";
 
 /** cosine similarity and ‖a − b‖/‖b‖. */

@@ -75,7 +75,7 @@ export async function checkImage(input: CheckServiceInput): Promise<CheckReport>
 
 /** The squeeze threshold a check with default options would use (GET /v1/models/{id}). */
 export async function defaultSqueezeThreshold(
-  classifier: Classifier,
+  classifier: Pick<Classifier, "manifest" | "gradientMode" | "sha256">,
   calibrations: CalibrationLookup,
 ): Promise<{ value: number | null; source: Exclude<ThresholdSource, "request">; squeezers: Squeezer[] }> {
   const options = modelDefaultOptions({ manifest: classifier.manifest, gradientMode: classifier.gradientMode });

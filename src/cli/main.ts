@@ -4,7 +4,7 @@
  *   deno task cli inspect <model.onnx> [--json] [--manifest manifest.json]
  *
  * Prints the op histogram, opset, input/output specs, the ops on the pixel path that lack a
- * gradient rule, and a numerical gradient check (src/autodiff/gradcheck.ts: derived gradient vs
+ * gradient rule, and a numerical gradient check (src/runtime/gradcheck.ts: derived gradient vs
  * central finite differences of the original model). Without a manifest: unit scale, mean 0,
  * std 1, layout guessed from the input shape, first output as logits. When some op lacks a rule
  * the service would fall back to SPSA; the check then reports mode "spsa", maxRelError null and
@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { ManifestSchema } from "../registry/manifest.ts";
-import { checkGradient } from "./gradcheck.ts";
+import { checkGradient } from "../runtime/gradcheck.ts";
 import { defaultSpec, findUnsupportedOps, type GradientSpec, inspectModel } from "../autodiff/mod.ts";
 
 export interface InspectReport {

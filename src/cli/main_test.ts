@@ -4,7 +4,7 @@ const ROOT = new URL("../../", import.meta.url);
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-kv", "src/cli/main.ts", ...args],
+    args: ["run", "-A", "src/cli/main.ts", ...args],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",

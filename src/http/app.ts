@@ -4,10 +4,12 @@ import type { CheckLimits } from "../check/options.ts";
 import type { AppDeps } from "./context.ts";
 import { registerDocsRoutes } from "./docs.ts";
 import { handleError, notFoundHandler } from "./errors.ts";
+import { registerAuditRoutes } from "./routes/audits.ts";
 import { registerCalibrateRoute } from "./routes/calibrate.ts";
 import { registerCheckRoute } from "./routes/check.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerModelRoutes } from "./routes/models.ts";
+import { registerModelUploadRoutes } from "./routes/model_uploads.ts";
 import { registerPredictRoute } from "./routes/predict.ts";
 
 export const API_VERSION = "0.1.0";
@@ -24,9 +26,11 @@ export function createApp(deps: AppDeps & { checkLimits: CheckLimits }): OpenAPI
   });
   registerHealthRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerModelUploadRoutes(app, deps);
   registerPredictRoute(app, deps);
   registerCheckRoute(app, deps);
   registerCalibrateRoute(app, deps);
+  registerAuditRoutes(app, deps);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -42,6 +46,7 @@ export function createApp(deps: AppDeps & { checkLimits: CheckLimits }): OpenAPI
       { name: "models", description: "The loaded classifiers" },
       { name: "images", description: "Classify or check one image" },
       { name: "calibration", description: "Feature-squeezing thresholds from clean images" },
+      { name: "audits", description: "Dataset audits: durable background jobs with a report" },
     ],
   });
   registerDocsRoutes(app, "/openapi.json");

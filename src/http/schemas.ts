@@ -50,7 +50,18 @@ export const ModelInfoSchema = z.object({
     calibration: CalibrationSchema.nullable(),
   }),
   provenance: z.record(z.string(), z.unknown()).optional(),
+  source: z.enum(["seed", "upload"]).openapi({ description: "seed: read-only, from ROBUSTCHECK_MODELS_DIR" }),
+  version: z.number().int().nullable().openapi({ description: "Upload version (null for seeds)" }),
+  versions: z.array(z.number().int()).openapi({ description: "Every stored version of an uploaded model" }),
 }).openapi("Model");
+
+export const VersionQuery = z.object({
+  version: z.string().optional().openapi({
+    param: { name: "version", in: "query" },
+    description: "An uploaded model's version (default: the current one)",
+    example: "1",
+  }),
+});
 
 export const RankedLabelSchema = z.object({ index: z.number().int(), label: z.string(), probability: z.number() });
 
@@ -108,18 +119,62 @@ const ERRORS = {
     status: 422,
     message: "maxCost: these options need up to 64431 forward-pass equivalents; the limit is 50000",
   },
+  invalid_body: { status: 400, message: "the upload could not be read (multipart: unexpected end of input)" },
+  forbidden: {
+    status: 403,
+    message: "models can only be uploaded or deleted from the server's own machine (loopback) until API keys exist",
+  },
+  unknown_audit: { status: 404, message: 'no audit with id "0b9c…"' },
+  read_only_model: { status: 409, message: 'model "fashion-cnn" is a read-only seed from the models directory' },
+  label_set_conflict: {
+    status: 409,
+    message: 'labels: model "m" already exists with other labels; a new version must keep them',
+  },
+  report_not_ready: { status: 409, message: "the audit is running: its report exists once it is done" },
+  model_too_large: { status: 413, message: "model: larger than ROBUSTCHECK_MAX_MODEL_BYTES (200000000 bytes)" },
+  dataset_too_large: { status: 413, message: "maxFiles: the archive has more than 10000 entries" },
+  unsupported_archive: { status: 415, message: "archiveFormat: the archive is not ZIP, tar or tar.gz" },
+  invalid_manifest: { status: 422, message: "manifest: labels: Required" },
+  missing_manifest: { status: 422, message: "manifest: a multipart field is required" },
+  missing_model: { status: 422, message: "model: a multipart file field is required" },
+  invalid_onnx: { status: 422, message: "model: the file is empty" },
+  invalid_model: { status: 422, message: "model: onnxruntime cannot load it (…)" },
+  unsupported_opset: { status: 422, message: "model: opset 6 is outside the supported range 9–21" },
+  manifest_mismatch: { status: 422, message: 'manifest.input.name: the model has no input "x"' },
+  invalid_output: {
+    status: 422,
+    message: "manifest.labels: one image gives 10 outputs but the manifest lists 3 labels",
+  },
+  non_finite_output: { status: 422, message: "model: a blank image gives non-finite outputs (NaN or ±Inf)" },
+  gradient_check_failed: {
+    status: 422,
+    message:
+      "model: the derived gradient disagrees with finite differences (relative error 0.5); please report the model",
+  },
+  unknown_dataset: { status: 422, message: 'builtin: no builtin dataset "mnist"; known: fashion-mnist-sample' },
+  invalid_request: { status: 422, message: "dataset: {builtin: name} or a list of {image, label}" },
+  invalid_plan: { status: 422, message: "plan.attacks.0.eps: Too big: expected number to be <=1" },
+  invalid_dataset: {
+    status: 422,
+    message: 'unknownLabel: boot/0001.png: label "boot" is not one of the model\'s labels',
+  },
   internal_error: { status: 500, message: "the server failed to handle this request" },
+  uploads_unavailable: { status: 503, message: "this server has no model database" },
+  audits_unavailable: { status: 503, message: "this server runs without audits" },
 } as const;
 type ErrorCode = keyof typeof ERRORS;
 type ErrorStatus = (typeof ERRORS)[ErrorCode]["status"];
 
 const STATUS_MEANING: Record<ErrorStatus, string> = {
   400: "Malformed body",
-  404: "Unknown model",
+  403: "Writes are refused from non-loopback clients until API keys exist",
+  404: "Unknown model or audit",
+  409: "Conflicts with the stored state",
   413: "Body or image over the limits",
   415: "Unsupported content or image type",
   422: "The request is well-formed but cannot be processed",
   500: "A server fault (logged; never caused by input)",
+  503: "A service this server was started without",
 };
 
 /** What reading one image body (intake) can answer. */

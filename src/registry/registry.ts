@@ -2,6 +2,9 @@ import { join } from "node:path";
 import type { InferenceEngine } from "../runtime/engine.ts";
 import { loadClassifier, ModelSpecError, type OnnxClassifier } from "../runtime/onnx_classifier.ts";
 import { parseManifest } from "./load_manifest.ts";
+import type { ModelSummary, UploadedModels } from "./uploaded.ts";
+
+export type { ModelSummary } from "./uploaded.ts";
 
 export interface ModelFailure {
   /** The model folder that could not be loaded. */
@@ -10,10 +13,16 @@ export interface ModelFailure {
 }
 
 export interface Registry {
-  get(id: string): OnnxClassifier | undefined;
-  list(): OnnxClassifier[];
+  /** The model's classifier (an uploaded one at `version`, default the current); undefined when unknown. */
+  acquire(id: string, version?: number): Promise<OnnxClassifier | undefined>;
+  /** Seeds, then the current version of every uploaded model. */
+  list(): ModelSummary[];
+  /** Every version of one model (a seed has one, with version null); empty when unknown. */
+  versions(id: string): Promise<ModelSummary[]>;
   /** Models skipped at start-up, with the reason; the others load regardless. */
   readonly failures: readonly ModelFailure[];
+  /** Models added over HTTP; absent when the registry serves seeds only. */
+  readonly uploads?: UploadedModels;
   close(): Promise<void>;
 }
 
@@ -22,6 +31,8 @@ export interface LoadRegistryOptions {
   engine: InferenceEngine;
   /** Called once per model folder that fails, e.g. to log it. */
   onFailure?: (failure: ModelFailure) => void;
+  /** Builds the uploaded-model side once the seed ids are known (they stay read-only). */
+  uploads?: (isSeed: (id: string) => boolean) => Promise<UploadedModels>;
 }
 
 /** Loads every `<dir>/<folder>/{model.onnx, manifest.json}`; a broken folder affects no other. */
@@ -52,11 +63,35 @@ export async function loadRegistry(options: LoadRegistryOptions): Promise<Regist
       options.onFailure?.(failure);
     }
   }
+  const seedSummary = (m: OnnxClassifier): ModelSummary => ({
+    manifest: m.manifest,
+    sha256: m.sha256,
+    backend: m.backend,
+    maxBatch: m.maxBatch,
+    gradientInfo: m.gradientInfo,
+    gradientMode: m.gradientMode,
+    source: "seed",
+    version: null,
+  });
+  const uploads = await options.uploads?.((id) => models.has(id));
   return {
-    get: (id) => models.get(id),
-    list: () => [...models.values()],
+    async acquire(id, version) {
+      const seed = models.get(id);
+      if (seed) return version === undefined ? seed : undefined;
+      return await uploads?.acquire(id, version);
+    },
+    list: () => [...[...models.values()].map(seedSummary), ...uploads?.list() ?? []],
+    async versions(id) {
+      const seed = models.get(id);
+      if (seed) return [seedSummary(seed)];
+      if (!uploads) return [];
+      if (uploads.versions(id).length === 0) await uploads.refresh();
+      return uploads.versions(id);
+    },
     failures,
+    uploads,
     async close() {
+      await uploads?.close();
       await Promise.all([...models.values()].map((m) => m.release()));
     },
   };

@@ -15,6 +15,13 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/**
+ * Deno's Worker, captured when this module loads: onnxruntime-web initialised on the main thread
+ * (src/runtime/gradcheck.ts) replaces globalThis.Worker with node:worker_threads' Worker, in
+ * which the session worker script has no `self`.
+ */
+const DenoWorker = globalThis.Worker;
+
 /** One Deno Worker hosting sessions; requests are matched to replies by id. */
 class SessionWorker {
   readonly #worker: Worker;
@@ -24,7 +31,7 @@ class SessionWorker {
   inFlight = 0;
 
   constructor() {
-    this.#worker = new Worker(new URL("./session_worker.ts", import.meta.url), { type: "module" });
+    this.#worker = new DenoWorker(new URL("./session_worker.ts", import.meta.url), { type: "module" });
     this.#worker.onmessage = (event: MessageEvent<Envelope<WorkerReply>>) => {
       const pending = this.#pending.get(event.data.id);
       this.#pending.delete(event.data.id);

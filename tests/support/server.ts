@@ -1,22 +1,25 @@
 import { loadConfig } from "../../src/config.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
+import { freshDataDir } from "../../src/storage/testing.ts";
 
 export interface TestServer extends RunningServer {
   url: string;
 }
 
 /**
- * A real server on a free loopback port, with its own Deno KV file. Extra env entries override
- * the defaults (e.g. ROBUSTCHECK_BACKEND).
+ * A real server on a free loopback port, with its own PGlite data directory (a copy of a migrated
+ * template: see src/storage/testing.ts). Extra env entries override the defaults (e.g.
+ * ROBUSTCHECK_BACKEND, or ROBUSTCHECK_DATA_DIR to reuse a directory, which is then kept).
  */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const kvDir = await Deno.makeTempDir({ prefix: "robustcheck-kv-" });
+  const dataDir = env.ROBUSTCHECK_DATA_DIR ??
+    (env.ROBUSTCHECK_DATABASE_URL ? await Deno.makeTempDir({ prefix: "robustcheck-data-" }) : await freshDataDir());
   const config = loadConfig({
     PORT: "0",
     HOSTNAME: "127.0.0.1",
     ROBUSTCHECK_BACKEND: "wasm",
     ROBUSTCHECK_THREADS: "2",
-    ROBUSTCHECK_KV_PATH: `${kvDir}/test.kv`,
+    ROBUSTCHECK_DATA_DIR: dataDir,
     ...env,
   });
   const server = await startServer(config, () => {});
@@ -25,7 +28,39 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     url: `http://127.0.0.1:${server.port}`,
     async shutdown() {
       await server.shutdown();
-      await Deno.remove(kvDir, { recursive: true }).catch(() => {});
+      if (!env.ROBUSTCHECK_DATA_DIR) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Starts `main.ts` as the README does and waits for its listening line. */
+export async function startMain(env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts"],
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: { PORT: "0", HOSTNAME: "127.0.0.1", ROBUSTCHECK_BACKEND: "wasm", ROBUSTCHECK_THREADS: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  while (!buffer.includes("listening on")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited: ${buffer}`);
+    buffer += value;
+  }
+  lines.push(...buffer.split("\n"));
+  const port = Number(/listening on http:\/\/[^:]+:(\d+)/.exec(buffer)![1]);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    lines,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+      await child.stderr.cancel();
     },
   };
 }

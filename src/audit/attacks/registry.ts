@@ -1,7 +1,8 @@
 /**
- * Every attack kind an audit plan may name, one line each. Adding an attack (APGD-CE/DLR, pending
- * in src/attacks/apgd.ts) = one runner module beside these + one line here.
+ * Every attack kind an audit plan may name, one line each. Adding an attack = one runner module
+ * beside these + one line here.
  */
+import { apgdCeRunner, apgdDlrRunner } from "./apgd.ts";
 import { fgsmRunner } from "./fgsm.ts";
 import { pgdRunner } from "./pgd.ts";
 import type { AttackRunner } from "./types.ts";
@@ -9,6 +10,8 @@ import type { AttackRunner } from "./types.ts";
 export const ATTACK_RUNNERS: readonly AttackRunner[] = [
   fgsmRunner as unknown as AttackRunner,
   pgdRunner as unknown as AttackRunner,
+  apgdCeRunner as unknown as AttackRunner,
+  apgdDlrRunner as unknown as AttackRunner,
 ];
 
 export function attackRunner(kind: string): AttackRunner {

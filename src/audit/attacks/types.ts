@@ -47,6 +47,11 @@ export interface AttackRunner<
   schema: z.ZodType<Spec>;
   /** The default entries of this kind for a model (empty when it is not run by default). */
   defaults(model: ModelFacts): Spec[];
+  /**
+   * Why this kind cannot run on the model (e.g. DLR on fewer than 3 classes), or null. A plan entry
+   * of an unavailable kind is left out rather than refused; the report's flags say why.
+   */
+  unavailable?(model: ModelFacts): string | null;
   /** Fills in defaults; `stage` is the first seed stage this attack may use. */
   resolve(spec: Spec, model: ModelFacts, stage: number): R;
   /** Seeded stages it uses (so the next attack's start is known). */

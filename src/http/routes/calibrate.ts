@@ -34,7 +34,7 @@ const calibrateRoute = createRoute({
   summary: "Calibrate the feature-squeezing threshold on clean images for a target false-positive rate",
   description: `Clean images as repeated multipart \`image\` fields or JSON {images: [base64...]} (at most ` +
     `${MAX_CALIBRATION_IMAGES}); options {fpr (default 0.05), squeezers} in the \`options\` field/key. The ` +
-    "threshold is stored in Deno KV for this model file and used by /check from then on.",
+    "threshold is stored in the database for this model file and used by /check from then on.",
   request: {
     params: ModelIdParam,
     body: {
@@ -57,7 +57,7 @@ const calibrateRoute = createRoute({
 export function registerCalibrateRoute(app: OpenAPIHono, deps: AppDeps): void {
   app.openAPIRegistry.registerPath(calibrateRoute);
   app.post("/v1/models/:id/calibrate", async (c) => {
-    const model = requireModel(deps.registry, c.req.param("id"));
+    const model = await requireModel(deps.registry, c.req.param("id"), c.req.query("version"));
     const body = await readImagesBody(c.req.raw, deps.limits.maxBodyBytes);
     const parsed = CalibrateOptionsSchema.safeParse(body.options ?? {});
     if (!parsed.success) {

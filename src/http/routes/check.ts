@@ -54,7 +54,7 @@ export function registerCheckRoute(app: OpenAPIHono, deps: AppDeps & { checkLimi
   app.openAPIRegistry.registerPath(checkRoute);
   app.post("/v1/models/:id/check", async (c) => {
     const start = performance.now();
-    const model = requireModel(deps.registry, c.req.param("id"));
+    const model = await requireModel(deps.registry, c.req.param("id"), c.req.query("version"));
     const image = await intakeImage(c.req.raw, model.manifest.input, deps);
     const rawOptions = image.options ?? parseQueryOptions(c.req.query("options"));
     const report = await checkImage({

@@ -1,9 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { CalibrationStore } from "../../calibration/store.ts";
 import { defaultSqueezeThreshold } from "../../check/service.ts";
-import type { OnnxClassifier } from "../../runtime/onnx_classifier.ts";
-import { type AppDeps, requireModel } from "../context.ts";
-import { errorResponses, ModelIdParam, ModelInfoSchema } from "../schemas.ts";
+import { RequestError } from "../../errors.ts";
+import type { ModelSummary } from "../../registry/registry.ts";
+import { type AppDeps, parseVersion } from "../context.ts";
+import { errorResponses, ModelIdParam, ModelInfoSchema, VersionQuery } from "../schemas.ts";
 
 const listRoute = createRoute({
   method: "get",
@@ -26,7 +27,8 @@ const getRoute = createRoute({
   operationId: "getModel",
   tags: ["models"],
   summary: "One model: labels, input spec, sha256, backend, gradient mode, squeeze threshold",
-  request: { params: ModelIdParam },
+  description: "The current version of an uploaded model unless `version` selects another; `versions` lists them.",
+  request: { params: ModelIdParam, query: VersionQuery },
   responses: {
     200: { description: "The model", content: { "application/json": { schema: ModelInfoSchema } } },
     ...errorResponses(["unknown_model"]),
@@ -34,8 +36,9 @@ const getRoute = createRoute({
 });
 
 export async function describeModel(
-  model: OnnxClassifier,
+  model: ModelSummary,
   calibrations: CalibrationStore,
+  versions: number[] = [],
 ): Promise<z.infer<typeof ModelInfoSchema>> {
   const { manifest } = model;
   const calibration = await calibrations.get(manifest.id, model.sha256);
@@ -64,16 +67,34 @@ export async function describeModel(
         : null,
     },
     provenance: manifest.provenance,
+    source: model.source,
+    version: model.version,
+    versions,
   };
 }
 
 export function registerModelRoutes(app: OpenAPIHono, deps: AppDeps): void {
   app.openapi(listRoute, async (c) => {
-    const models = await Promise.all(deps.registry.list().map((m) => describeModel(m, deps.calibrations)));
+    const versionsOf = (m: ModelSummary) =>
+      m.source === "upload" ? (deps.registry.uploads?.versions(m.manifest.id) ?? []).map((v) => v.version!) : [];
+    const models = await Promise.all(
+      deps.registry.list().map((m) => describeModel(m, deps.calibrations, versionsOf(m))),
+    );
     return c.json({ models }, 200);
   });
   app.openapi(getRoute, async (c) => {
-    const model = requireModel(deps.registry, c.req.valid("param").id);
-    return c.json(await describeModel(model, deps.calibrations), 200);
+    const { id } = c.req.valid("param");
+    const version = parseVersion(c.req.valid("query").version);
+    const versions = await deps.registry.versions(id);
+    const model = version === undefined ? versions.at(-1) : versions.find((v) => v.version === version);
+    if (!model) {
+      throw new RequestError(
+        404,
+        "unknown_model",
+        `no model with id "${id}"${version ? ` and version ${version}` : ""}`,
+      );
+    }
+    const numbers = versions.flatMap((v) => v.version === null ? [] : [v.version]);
+    return c.json(await describeModel(model, deps.calibrations, numbers), 200);
   });
 }

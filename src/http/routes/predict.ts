@@ -41,7 +41,7 @@ export function registerPredictRoute(app: OpenAPIHono, deps: AppDeps): void {
   app.openAPIRegistry.registerPath(predictRoute);
   app.post("/v1/models/:id/predict", async (c) => {
     const start = performance.now();
-    const model = requireModel(deps.registry, c.req.param("id"));
+    const model = await requireModel(deps.registry, c.req.param("id"), c.req.query("version"));
     const query = QuerySchema.safeParse({ topK: c.req.query("topK") });
     if (!query.success) throw new RequestError(422, "invalid_query", `topK: ${query.error.issues[0].message}`);
     const image = await intakeImage(c.req.raw, model.manifest.input, deps);

@@ -20,7 +20,7 @@ import { createRng } from "../../kernels/rng.ts";
 import { deriveGradientModel, type GradientSpec } from "../autodiff/derive.ts";
 import type { LossKind } from "../model/classifier.ts";
 import { spsaSamples } from "../model/gradient_cost.ts";
-import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient } from "../runtime/spsa.ts";
+import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient } from "./spsa.ts";
 
 /** Largest input (values) for which the SPSA comparison runs: it costs ~1.5·d forward passes. */
 export const SPSA_COMPARE_MAX_SIZE = 16384;

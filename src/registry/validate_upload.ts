@@ -1,0 +1,128 @@
+import { checkGradient, type GradientCheck } from "../runtime/gradcheck.ts";
+import { decodeModel, inspectModel, MAX_OPSET, MIN_OPSET, type ModelInspection } from "../autodiff/mod.ts";
+import { defaultOpset } from "../autodiff/proto.ts";
+import { RequestError } from "../errors.ts";
+import type { InferenceEngine } from "../runtime/engine.ts";
+import { type GradientInfo, loadClassifier, ModelSpecError } from "../runtime/onnx_classifier.ts";
+import type { Manifest } from "../model/manifest.ts";
+
+/** What an upload was checked for, stored beside the version and served at /v1/models/{id}/inspect. */
+export interface UploadInspection extends ModelInspection {
+  sha256: string;
+  bytes: number;
+  maxBatch: number;
+  /** One forward pass on a blank (all-zero pixels) image. */
+  forward: { finite: true; logits: number[]; ms: number };
+  gradient: GradientInfo & {
+    /** Derived gradient vs central differences of the model itself (null when the model uses SPSA). */
+    check: GradientCheck | null;
+  };
+  validatedAt: string;
+  validationMs: number;
+}
+
+export interface ValidateUploadOptions {
+  engine: InferenceEngine;
+  manifest: Manifest;
+  modelBytes: Uint8Array;
+  sha256: string;
+}
+
+/**
+ * Everything an uploaded model must pass before it becomes visible: the bytes decode as an ONNX
+ * ModelProto with a supported opset, the manifest agrees with the graph (names, shapes, classes =
+ * labels, float32 input, a [N, classes] output), one forward pass on a blank image is finite,
+ * and the exact gradient either derives and passes a numerical check or the model is marked SPSA
+ * with the ops that lack a rule. Each failure is a 422 naming the problem.
+ */
+export async function validateUpload(options: ValidateUploadOptions): Promise<UploadInspection> {
+  const start = performance.now();
+  const { engine, manifest, modelBytes } = options;
+  checkDecodes(modelBytes);
+  const classifier = await loadClassifier({ engine, manifest, modelBytes, sha256: options.sha256 }).catch((error) => {
+    if (error instanceof ModelSpecError) throw new RequestError(422, "manifest_mismatch", `manifest.${error.message}`);
+    throw new RequestError(422, "invalid_model", `model: onnxruntime cannot load it (${messageOf(error)})`);
+  });
+  try {
+    let inspection: ModelInspection;
+    try {
+      inspection = inspectModel(modelBytes, { input: manifest.input, output: manifest.output });
+    } catch (error) {
+      throw new RequestError(422, "invalid_model", `model: cannot be analysed (${messageOf(error)})`);
+    }
+    const output = inspection.outputs.find((o) => o.name === manifest.output.name);
+    if (output && output.dims.length > 0 && output.dims.length !== 2) {
+      throw new RequestError(
+        422,
+        "invalid_output",
+        `manifest.output.name: "${output.name}" is [${output.dims.join(",")}], expected [N, ${manifest.labels.length}]`,
+      );
+    }
+    const { channels, height, width } = manifest.input;
+    const forwardStart = performance.now();
+    const logits = await classifier.logits(new Float32Array(channels * height * width), 1).catch((error) => {
+      throw new RequestError(422, "invalid_model", `model: a forward pass failed (${messageOf(error)})`);
+    });
+    const forwardMs = performance.now() - forwardStart;
+    if (logits.length !== manifest.labels.length) {
+      throw new RequestError(
+        422,
+        "invalid_output",
+        `manifest.labels: one image gives ${logits.length} outputs but the manifest lists ${manifest.labels.length} labels`,
+      );
+    }
+    if (!logits.every(Number.isFinite)) {
+      throw new RequestError(422, "non_finite_output", "model: a blank image gives non-finite outputs (NaN or ±Inf)");
+    }
+    const gradientInfo = classifier.gradientInfo;
+    let check: GradientCheck | null = null;
+    if (gradientInfo.mode === "exact") {
+      check = await checkGradient(modelBytes, manifest, { inputs: 1, directions: 3 });
+      if (!check.ok) {
+        throw new RequestError(
+          422,
+          "gradient_check_failed",
+          `model: the derived gradient disagrees with finite differences (relative error ${
+            check.maxRelError.toPrecision(3)
+          }); please report the model`,
+        );
+      }
+    }
+    return {
+      ...inspection,
+      sha256: options.sha256,
+      bytes: modelBytes.length,
+      maxBatch: classifier.maxBatch,
+      forward: { finite: true, logits: Array.from(logits), ms: forwardMs },
+      gradient: { ...gradientInfo, buildMs: { ...gradientInfo.buildMs }, check },
+      validatedAt: new Date().toISOString(),
+      validationMs: performance.now() - start,
+    };
+  } finally {
+    await classifier.release();
+  }
+}
+
+function checkDecodes(modelBytes: Uint8Array): void {
+  let model;
+  try {
+    model = decodeModel(modelBytes);
+  } catch (error) {
+    throw new RequestError(422, "invalid_onnx", `model: not an ONNX model, or truncated (${messageOf(error)})`);
+  }
+  if (!model.graph || model.graph.node.length === 0 || model.graph.output.length === 0) {
+    throw new RequestError(422, "invalid_onnx", "model: not an ONNX model (no graph with nodes and outputs)");
+  }
+  const opset = defaultOpset(model);
+  if (opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new RequestError(
+      422,
+      "unsupported_opset",
+      `model: opset ${opset} is outside the supported range ${MIN_OPSET}–${MAX_OPSET}`,
+    );
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
