@@ -41,13 +41,28 @@ export interface JobQueue {
   stop(graceful?: boolean): Promise<void>;
 }
 
+/**
+ * pg-boss keeps its tables in schema `pgboss`, or `<schema>_pgboss` when the URL selects a schema
+ * with `options=-c search_path=<schema>` (so every isolated schema has its own queue).
+ */
+export function bossSchema(databaseUrl: string): string {
+  const options = new URL(databaseUrl).searchParams.get("options") ?? "";
+  const schema = /search_path=([A-Za-z_][A-Za-z0-9_]*)/.exec(options)?.[1];
+  return schema ? `${schema}_pgboss` : "pgboss";
+}
+
 export async function openJobQueue(storage: Storage, options: JobQueueOptions = {}): Promise<JobQueue> {
   const heartbeatSeconds = options.heartbeatSeconds ?? 10;
   const retryLimit = options.retryLimit ?? 5;
   const maintenance = { superviseIntervalSeconds: 2, monitorIntervalSeconds: 2, schedule: false };
   const boss = storage.pglite
     ? new PgBoss({ db: fromPglite(storage.pglite), backend: "pglite", ...maintenance })
-    : new PgBoss({ connectionString: storage.databaseUrl!, max: 4, ...maintenance });
+    : new PgBoss({
+      connectionString: storage.databaseUrl!,
+      schema: bossSchema(storage.databaseUrl!),
+      max: 4,
+      ...maintenance,
+    });
   boss.on("error", (error: Error) => console.error(`job queue: ${error.message}`));
   await boss.start();
   await boss.createQueue(SHARD_QUEUE, {
