@@ -2,6 +2,7 @@
  * robustcheck CLI.
  *
  *   deno task cli inspect <model.onnx> [--json] [--manifest manifest.json]
+ *   deno task cli audit … (src/cli/audit.ts: an audit from the terminal, with CI gates)
  *
  * Prints the op histogram, opset, input/output specs, the ops on the pixel path that lack a
  * gradient rule, and a numerical gradient check (src/runtime/gradcheck.ts: derived gradient vs
@@ -13,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { ManifestSchema } from "../registry/manifest.ts";
 import { checkGradient } from "../runtime/gradcheck.ts";
+import { auditCommand } from "./audit.ts";
 import { defaultSpec, findUnsupportedOps, type GradientSpec, inspectModel } from "../autodiff/mod.ts";
 
 export interface InspectReport {
@@ -89,9 +91,11 @@ function render(r: InspectReport): string {
   return lines.join("\n");
 }
 
-const USAGE = "usage: deno task cli inspect <model.onnx> [--json] [--manifest manifest.json]";
+const USAGE =
+  "usage: deno task cli inspect <model.onnx> [--json] [--manifest manifest.json]\n       deno task cli audit --help";
 
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "audit") return await auditCommand(args.slice(1));
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
