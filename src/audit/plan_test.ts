@@ -42,15 +42,22 @@ Deno.test("plan: defaults follow the model like the check's", () => {
     { manifest: manifest(1, { defaults: { squeezeThreshold: 0.7 } }), gradientMode: "exact" },
     {},
   );
-  assert.deepEqual(grey.attacks.map((a) => [a.id, a.eps]), [["fgsm", [0.05, 0.1, 0.25]], ["pgd-linf", [
-    0.05,
-    0.1,
-    0.25,
-  ]], ["pgd-l2", [0.5, 1, 1.5]]]);
+  const linf = [0.05, 0.1, 0.25];
+  assert.deepEqual(grey.attacks.map((a) => [a.id, a.eps]), [
+    ["fgsm", linf],
+    ["pgd-linf", linf],
+    ["pgd-l2", [0.5, 1, 1.5]],
+    ["apgd-ce-linf", linf],
+    ["apgd-dlr-linf", linf],
+  ]);
   const pgd = grey.attacks[1] as ResolvedPgd;
   assert.deepEqual([pgd.steps, pgd.restarts, pgd.randomStart], [20, 1, true]);
   assert.deepEqual(pgd.alpha, pgd.eps.map((e) => 2.5 * e / 20));
-  assert.deepEqual(grey.attacks.map((a) => a.stage), [16, 16, 19], "PGD probes take consecutive seed stages from 16");
+  assert.deepEqual(
+    grey.attacks.map((a) => a.stage),
+    [16, 16, 19, 22, 25],
+    "seeded probes (PGD, APGD) take consecutive seed stages from 16",
+  );
   assert.equal(grey.squeeze!.threshold, 0.7);
   assert.deepEqual(grey.squeeze!.squeezers, [{ kind: "bitDepth", bits: 1 }, { kind: "median", size: 2 }]);
   assert.deepEqual(grey.minimalEpsilon, {
@@ -70,6 +77,12 @@ Deno.test("plan: defaults follow the model like the check's", () => {
   assert.equal(colour.squeeze!.squeezers.length, 3);
   assert.equal(colour.squeeze!.threshold, null);
   assert.deepEqual(colour.subsample, { size: 10, seed: 5 });
+
+  // DLR needs 3 classes: left out of a 2-class model's plan even when named (the report flags it).
+  const two = resolvePlan({ manifest: manifest(1, { labels: ["a", "b"] }), gradientMode: "exact" }, {
+    attacks: [{ kind: "apgd-ce", norm: "linf", eps: [0.1] }, { kind: "apgd-dlr", norm: "linf", eps: [0.1] }],
+  });
+  assert.deepEqual(two.attacks.map((a) => a.id), ["apgd-ce-linf"]);
 
   const spsa = resolvePlan({ manifest: manifest(1), gradientMode: "spsa" }, {});
   assert.deepEqual(spsa.attacks.map((a) => a.id), ["fgsm", "pgd-linf"]);
