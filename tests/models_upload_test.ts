@@ -120,9 +120,11 @@ Deno.test("uploads: upload → inspect → predict, check and calibrate; version
     assert.equal(current.gradient.mode, "spsa");
     const old = await (await fetch(`${server.url}/v1/models/my-model?version=1`)).json();
     assert.equal(old.sha256, body.model.sha256);
-    // The calibration belongs to version 1's bytes.
-    assert.equal(old.squeeze.source, "calibration");
-    assert.equal(current.squeeze.source, "none");
+    // The calibration belongs to version 1's bytes. It used other squeezers than the defaults, so the
+    // threshold rule for default options (main's, src/check/probes/squeeze.ts) does not pick it.
+    assert.notEqual(old.squeeze.calibration, null);
+    assert.equal(current.squeeze.calibration, null);
+    assert.equal(old.squeeze.source, "none");
     const v1 = await (await fetch(`${server.url}/v1/models/my-model/predict?version=1`, imageRequest(images[0].bytes)))
       .json();
     assert.deepEqual(v1.prediction, prediction.prediction);
@@ -139,9 +141,10 @@ Deno.test("uploads: upload → inspect → predict, check and calibrate; version
       await (await fetch(`${server.url}/v1/models/my-model/predict?version=1`, imageRequest(images[0].bytes)))
         .json();
     assert.deepEqual(again.prediction, prediction.prediction);
-    assert.equal(
-      (await (await fetch(`${server.url}/v1/models/my-model?version=1`)).json()).squeeze.source,
-      "calibration",
+    assert.notEqual(
+      (await (await fetch(`${server.url}/v1/models/my-model?version=1`)).json()).squeeze.calibration,
+      null,
+      "the calibration survives a restart",
     );
 
     // Delete version 1: its bytes go, version 2 stays current.

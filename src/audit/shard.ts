@@ -9,7 +9,8 @@
  * randomized resizing + EoT-PGD, the plan's attacks (against the dataset label), squeezing of
  * each successful adversarial example, the minimal-ε search, the SPSA gradient-masking check on
  * the sampled images, examples. Images that failed to decode get an error row and nothing else.
- * `signal` aborts between stages (a cancelled audit stops at the next batch boundary).
+ * `signal` aborts between stages and between an attack's ε values (a cancelled audit stops at the next batch
+ * boundary).
  */
 import { argmax, softmax } from "../../kernels/softmax.ts";
 import { eotPgd } from "../attacks/eot_pgd.ts";
@@ -263,7 +264,10 @@ export async function runShard(input: ShardInput): Promise<ShardResult> {
 
   const everyImage = valid.map((_, i) => i);
   for (const a of plan.attacks) {
-    const samples = await stage(a.id, (c) => attackRunner(a.kind).run(a, { classifier: c, pixels: x, labels, seedOf }));
+    const samples = await stage(
+      a.id,
+      (c) => attackRunner(a.kind).run(a, { classifier: c, pixels: x, labels, seedOf, signal }),
+    );
     addRows(a.id, a.kind, a.norm, a.eps, samples, everyImage, false, base.gradientMode);
   }
 

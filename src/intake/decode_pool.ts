@@ -18,13 +18,20 @@ interface Queued {
   reject(error: Error): void;
 }
 
+/**
+ * Deno's Worker, captured when this module loads: onnxruntime-web initialised on the main thread
+ * (src/runtime/gradcheck.ts, run by model uploads) replaces globalThis.Worker with
+ * node:worker_threads' Worker, in which the decode worker script has no `self`.
+ */
+const DenoWorker = globalThis.Worker;
+
 /** One decode Worker and the job it is running, if any. */
 class DecodeWorker {
   readonly #worker: Worker;
   current?: Queued & { id: number };
 
   constructor(onReply: (self: DecodeWorker, reply: DecodeReply) => void, onCrash: (self: DecodeWorker) => void) {
-    this.#worker = new Worker(new URL("./decode_worker.ts", import.meta.url), { type: "module" });
+    this.#worker = new DenoWorker(new URL("./decode_worker.ts", import.meta.url), { type: "module" });
     this.#worker.onmessage = (event: MessageEvent<DecodeReply>) => onReply(this, event.data);
     this.#worker.onerror = (event) => {
       event.preventDefault();

@@ -66,9 +66,10 @@ function apgdRunner<K extends "apgd-ce" | "apgd-dlr">(kind: K, loss: "ce" | "dlr
       if (a.restarts > limits.maxRestarts) return `maxRestarts: ${a.id} restarts ${a.restarts} > ${limits.maxRestarts}`;
       return null;
     },
-    async run(a, { classifier, pixels, labels, seedOf }) {
+    async run(a, { classifier, pixels, labels, seedOf, signal }) {
       const out = [];
       for (const [k, eps] of a.eps.entries()) {
+        signal?.throwIfAborted();
         const results = await apgd(classifier, pixels, {
           norm: a.norm,
           eps,

@@ -81,9 +81,10 @@ export const pgdRunner: AttackRunner<PgdSpec, ResolvedPgd> = {
     if (a.restarts > limits.maxRestarts) return `maxRestarts: ${a.id} restarts ${a.restarts} > ${limits.maxRestarts}`;
     return null;
   },
-  async run(a, { classifier, pixels, labels, seedOf }) {
+  async run(a, { classifier, pixels, labels, seedOf, signal }) {
     const out = [];
     for (const [k, eps] of a.eps.entries()) {
+      signal?.throwIfAborted();
       const results = await pgd(classifier, pixels, {
         norm: a.norm,
         eps,

@@ -27,6 +27,8 @@ export interface AttackContext {
   labels: Int32Array;
   /** Per image: its seed for a stage (seeds.ts), so results do not depend on the batch. */
   seedOf(stage: number, image: number): number;
+  /** Checked between ε values (a batch boundary); the attack loops may check it too. */
+  signal?: AbortSignal;
 }
 
 /** One image under one ε. */
