@@ -17,7 +17,11 @@ const ConfigSchema = z.object({
   ROBUSTCHECK_DECODE_WORKERS: z.coerce.number().int().min(1).max(64).default(cores),
   ROBUSTCHECK_REQUEST_PIXELS: z.coerce.number().int().min(1).default(200_000_000),
   ROBUSTCHECK_DATA_DIR: z.string().min(1).default("./data"),
-  ROBUSTCHECK_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
+  // Empty counts as unset (env files often carry `ROBUSTCHECK_DATABASE_URL=`).
+  ROBUSTCHECK_DATABASE_URL: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
+  ),
   ROBUSTCHECK_MAX_MODEL_BYTES: z.coerce.number().int().min(1024).default(200_000_000),
   ROBUSTCHECK_MAX_LOADED_MODELS: z.coerce.number().int().min(1).default(8),
   ROBUSTCHECK_MODELS_POLL_MS: z.coerce.number().int().min(0).default(2000),

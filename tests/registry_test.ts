@@ -43,10 +43,8 @@ Deno.test("registry: a broken model folder is reported by file and field, and th
 });
 
 Deno.test("registry: model info carries sha256 of the ONNX file, input spec and backend", async () => {
-  const server = await startMain({
-    ROBUSTCHECK_MODELS_DIR: MODELS_DIR,
-    ROBUSTCHECK_DATA_DIR: await freshDataDir(),
-  });
+  const data = await freshDataDir();
+  const server = await startMain({ ROBUSTCHECK_MODELS_DIR: MODELS_DIR, ROBUSTCHECK_DATA_DIR: data });
   try {
     const { models } = await (await fetch(`${server.url}/v1/models`)).json();
     const ids = models.map((m: { id: string }) => m.id).sort();
@@ -79,5 +77,6 @@ Deno.test("registry: model info carries sha256 of the ONNX file, input spec and 
     assert.match(await docs.text(), /openapi\.json/);
   } finally {
     await server.stop();
+    await Deno.remove(data, { recursive: true });
   }
 });

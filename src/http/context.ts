@@ -24,10 +24,12 @@ export interface AppDeps {
 /** The model `id` (at `version`, a query string value, when given) or a 404. */
 export async function requireModel(registry: Registry, id: string, version?: string): Promise<OnnxClassifier> {
   const model = await registry.acquire(id, parseVersion(version));
-  if (!model) {
-    throw new RequestError(404, "unknown_model", `no model with id "${id}"${version ? ` and version ${version}` : ""}`);
-  }
+  if (!model) throw unknownModel(id, version);
   return model;
+}
+
+export function unknownModel(id: string, version?: string | number): RequestError {
+  return new RequestError(404, "unknown_model", `no model with id "${id}"${version ? ` and version ${version}` : ""}`);
 }
 
 /** `?version=` as a positive integer; undefined when absent. */

@@ -25,6 +25,14 @@ function checkName(sha256: string): string {
 /** Model versions and datasets hold blobs. */
 const REFERENCES = `(SELECT sha256 FROM model_versions UNION ALL SELECT blob_sha256 FROM datasets)`;
 
+/**
+ * Serialises writing and collecting one sha256 across processes (until the transaction ends), so
+ * a collection never deletes bytes that a concurrent upload is about to reference.
+ */
+async function lockBytes(tx: SqlQuery, sha256: string): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock(7300, hashtext($1))", [sha256]);
+}
+
 async function referenced(tx: SqlQuery, sha256: string): Promise<boolean> {
   return (await tx.query(`SELECT 1 FROM ${REFERENCES} r WHERE r.sha256 = $1 LIMIT 1`, [sha256])).length > 0;
 }
@@ -36,8 +44,9 @@ async function referenced(tx: SqlQuery, sha256: string): Promise<boolean> {
  */
 export function fileBlobStore(dir: string): BlobStore {
   return {
-    async put(sha256, bytes) {
+    async put(sha256, bytes, tx) {
       const path = join(dir, checkName(sha256));
+      await lockBytes(tx, sha256);
       try {
         await Deno.stat(path);
         return;
@@ -58,6 +67,7 @@ export function fileBlobStore(dir: string): BlobStore {
       return await Deno.readFile(join(dir, checkName(sha256)));
     },
     async collect(sha256, tx) {
+      await lockBytes(tx, checkName(sha256));
       if (await referenced(tx, sha256)) return;
       await Deno.remove(join(dir, checkName(sha256))).catch(() => {});
     },
@@ -87,7 +97,7 @@ export const BLOB_CHUNK_BYTES = 1 << 20;
 export function chunkBlobStore(read: SqlQuery): BlobStore {
   return {
     async put(sha256, bytes, tx) {
-      checkName(sha256);
+      await lockBytes(tx, checkName(sha256));
       const chunks = Math.max(1, Math.ceil(bytes.length / BLOB_CHUNK_BYTES));
       for (let part = 0; part < chunks; part++) {
         await tx.query(
@@ -115,6 +125,7 @@ export function chunkBlobStore(read: SqlQuery): BlobStore {
       return out;
     },
     async collect(sha256, tx) {
+      await lockBytes(tx, checkName(sha256));
       await tx.query(
         `DELETE FROM blob_chunks WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM ${REFERENCES} r WHERE r.sha256 = $1)`,
         [checkName(sha256)],

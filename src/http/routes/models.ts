@@ -1,9 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { CalibrationStore } from "../../calibration/store.ts";
 import { defaultSqueezeThreshold } from "../../check/service.ts";
-import { RequestError } from "../../errors.ts";
 import type { ModelSummary } from "../../registry/registry.ts";
-import { type AppDeps, parseVersion } from "../context.ts";
+import { type AppDeps, parseVersion, unknownModel } from "../context.ts";
 import { errorResponses, ModelIdParam, ModelInfoSchema, VersionQuery } from "../schemas.ts";
 
 const listRoute = createRoute({
@@ -87,13 +86,7 @@ export function registerModelRoutes(app: OpenAPIHono, deps: AppDeps): void {
     const version = parseVersion(c.req.valid("query").version);
     const versions = await deps.registry.versions(id);
     const model = version === undefined ? versions.at(-1) : versions.find((v) => v.version === version);
-    if (!model) {
-      throw new RequestError(
-        404,
-        "unknown_model",
-        `no model with id "${id}"${version ? ` and version ${version}` : ""}`,
-      );
-    }
+    if (!model) throw unknownModel(id, version);
     const numbers = versions.flatMap((v) => v.version === null ? [] : [v.version]);
     return c.json(await describeModel(model, deps.calibrations, numbers), 200);
   });
