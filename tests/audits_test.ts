@@ -7,6 +7,13 @@ import assert from "node:assert/strict";
 import { zipSync } from "fflate";
 import { parse } from "csv-parse/sync";
 import { imageSeed } from "../src/audit/seeds.ts";
+import type { CalibrationStore } from "../src/calibration/store.ts";
+import { DEFAULT_CHECK_LIMITS } from "../src/check/options.ts";
+import { createApp } from "../src/http/app.ts";
+import type { DecodePool } from "../src/intake/decode_pool.ts";
+import type { AuditService } from "../src/jobs/audits.ts";
+import type { Registry } from "../src/registry/registry.ts";
+import type { InferenceEngine } from "../src/runtime/engine.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 const SAMPLE = new URL("../datasets/fashion-mnist-sample/", import.meta.url);
@@ -270,4 +277,23 @@ Deno.test({
       await server.shutdown();
     }
   },
+});
+
+Deno.test("audits: clients that are not on loopback may not start or cancel audits", async () => {
+  const app = createApp({
+    registry: {} as Registry,
+    engine: {} as InferenceEngine,
+    calibrations: {} as CalibrationStore,
+    decoder: {} as DecodePool,
+    limits: { maxBodyBytes: 1 << 20, maxPixels: 1 << 20, maxRequestPixels: 1 << 20 },
+    checkLimits: DEFAULT_CHECK_LIMITS,
+    maxModelBytes: 1 << 20,
+    audits: {} as AuditService,
+  });
+  const remote = { remoteAddr: { hostname: "203.0.113.7", port: 5000, transport: "tcp" } };
+  for (const [path, method] of [["/v1/audits", "POST"], [`/v1/audits/${crypto.randomUUID()}`, "DELETE"]]) {
+    const response = await app.request(path, { method, body: method === "POST" ? "{}" : undefined }, remote);
+    assert.equal(response.status, 403, method);
+    assert.equal((await response.json()).error.code, "forbidden");
+  }
 });
