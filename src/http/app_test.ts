@@ -7,7 +7,10 @@ import { PNG } from "pngjs";
 import { randomLinearSoftmax } from "../attacks/testdata/linear_softmax.ts";
 import type { Calibration, CalibrationStore } from "../calibration/store.ts";
 import { DEFAULT_CHECK_LIMITS } from "../check/limits.ts";
-import type { Registry } from "../registry/registry.ts";
+import { decodeImage } from "../intake/decode.ts";
+import type { DecodeJob, DecodePool } from "../intake/decode_pool.ts";
+import { toModelPixels } from "../intake/to_pixels.ts";
+import type { ModelSummary, Registry } from "../registry/registry.ts";
 import type { InferenceEngine } from "../runtime/engine.ts";
 import type { OnnxClassifier } from "../runtime/onnx_classifier.ts";
 import { createApp } from "./app.ts";
@@ -26,21 +29,33 @@ function stubApp() {
   const calibrations: CalibrationStore = {
     get: (id, sha) => Promise.resolve(stored.get(`${id}/${sha}`) ?? null),
     set: (id, sha, c) => Promise.resolve(void stored.set(`${id}/${sha}`, c)),
-    close: () => {},
   };
+  const summary: ModelSummary = { ...model, source: "seed", version: null };
   const registry: Registry = {
-    get: (id) => (id === "linear" ? model : undefined),
-    list: () => [model],
+    acquire: (id, version) => Promise.resolve(id === "linear" && version === undefined ? model : undefined),
+    list: () => [summary],
+    versions: (id) => Promise.resolve(id === "linear" ? [summary] : []),
     failures: [],
     close: () => Promise.resolve(),
   };
   const engine = { backend: "wasm", threads: 1, workers: 1 } as InferenceEngine;
+  // The intake's decoding in this thread (the pool runs the same two calls in a Worker).
+  const decoder = {
+    async decode(job: DecodeJob) {
+      const image = await decodeImage(job.bytes, job.maxPixels);
+      const { pixels, resized } = toModelPixels(image, job.spec);
+      const { format, width, height, bitDepth } = image;
+      return { pixels, source: { format, width, height, bitDepth, resized }, decodeMs: 0 };
+    },
+  } as unknown as DecodePool;
   const app = createApp({
     registry,
     engine,
     calibrations,
-    limits: { maxBodyBytes: 1_000_000, maxPixels: 1_000_000 },
+    decoder,
+    limits: { maxBodyBytes: 1_000_000, maxPixels: 1_000_000, maxRequestPixels: 10_000_000 },
     checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: 5000 },
+    maxModelBytes: 1_000_000,
   });
   return { app, calibrate: (c: Calibration) => calibrations.set("linear", model.sha256, c) };
 }
