@@ -276,6 +276,7 @@ export function checkPlanLimits(plan: EffectivePlan, model: ModelFacts, images: 
       fgsm: false,
       pgd: false,
       minimalEpsilon: plan.minimalEpsilon ?? false,
+      sweep: false,
       return: [],
     },
     model,

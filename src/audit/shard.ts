@@ -208,6 +208,7 @@ export async function runShard(input: ShardInput): Promise<ShardResult> {
           samples: r.eot ? r.eot.samples : 1,
           evalDraws: r.draws,
           transform: { minSize: r.minSize, maxSize: r.maxSize, canvas: r.canvas },
+          signal,
         }))
       : null;
     valid.forEach((v, i) => {
@@ -282,7 +283,13 @@ export async function runShard(input: ShardInput): Promise<ShardResult> {
     const results = await stage(
       "minimalEpsilon",
       (c) =>
-        minimalEpsilon(c, x, { ...m, labels, seed: 0, seeds: valid.map((_, i) => seedOf(STAGE.minimalEpsilon, i)) }),
+        minimalEpsilon(c, x, {
+          ...m,
+          labels,
+          seed: 0,
+          seeds: valid.map((_, i) => seedOf(STAGE.minimalEpsilon, i)),
+          signal,
+        }),
     );
     valid.forEach((v, i) => {
       const res = results[i];
@@ -313,6 +320,7 @@ export async function runShard(input: ShardInput): Promise<ShardResult> {
               loss: "ce",
               seed: 0,
               labels: ys,
+              signal,
             },
           ),
         1,

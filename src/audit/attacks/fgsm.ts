@@ -30,8 +30,8 @@ export const fgsmRunner: AttackRunner<FgsmSpec, ResolvedFgsm> = {
   stages: () => 0,
   cost: (a, images, gradientCost) => estimateFgsmCost({ images, epsCount: a.eps.length, gradientCost }),
   check: () => null,
-  async run(a, { classifier, pixels, labels }) {
-    const results = await fgsm(classifier, pixels, { labels, eps: a.eps, loss: a.loss });
+  async run(a, { classifier, pixels, labels, signal }) {
+    const results = await fgsm(classifier, pixels, { labels, eps: a.eps, loss: a.loss, signal });
     return a.eps.map((_, k) =>
       results.map((perEps) => {
         const r = perEps[k];

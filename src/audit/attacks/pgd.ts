@@ -96,6 +96,7 @@ export const pgdRunner: AttackRunner<PgdSpec, ResolvedPgd> = {
         seed: 0,
         seeds: Array.from(labels, (_, i) => seedOf(a.stage + k, i)),
         labels,
+        signal,
       });
       out.push(results.map((r) => ({
         success: r.success,

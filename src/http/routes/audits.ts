@@ -3,10 +3,10 @@ import { streamSSE } from "hono/streaming";
 import { AuditReportSchema, auditRowsCsv, renderReportHtml } from "../../audit/mod.ts";
 import { type DatasetInput, DEFAULT_DATASET_LIMITS } from "../../dataset/mod.ts";
 import { RequestError } from "../../errors.ts";
+import { type BodyReadOptions, readLimited } from "../../intake/read_body.ts";
 import type { AuditService, AuditView } from "../../jobs/audits.ts";
 import { type AppDeps, parseVersion } from "../context.ts";
 import { errorResponses } from "../schemas.ts";
-import { requireLoopback } from "./model_uploads.ts";
 
 const AuditIdParam = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" }, example: "5b0f7c1e-8a7e-4a43-9d0a-3f1f6f0c2a11" }),
@@ -68,7 +68,7 @@ const createAuditRoute = createRoute({
     "`{image (base64), label (index or name)}`; or multipart with `model`, `version`, `plan` (JSON), `seed` and a " +
     "`dataset` file (zip, tar, tar.gz); or the raw archive (application/zip, application/x-tar, application/gzip) " +
     "with `model`, `version`, `plan` (URL-encoded JSON) and `seed` in the query. Model, dataset limits and plan " +
-    "limits are checked before any work. Only loopback clients may start audits until API keys exist.",
+    "limits are checked before any work. Needs the `write` scope (with no API keys: a loopback client).",
   request: {
     query: z.object({
       model: z.string().optional().openapi({ description: "Model id (raw archive bodies)" }),
@@ -111,7 +111,8 @@ const createAuditRoute = createRoute({
     202: { description: "Queued", content: { "application/json": { schema: AuditViewSchema } } },
     ...errorResponses([
       ...DATASET_ERRORS,
-      "forbidden",
+      "request_timeout",
+      "incomplete_body",
       "unknown_model",
       "invalid_query",
       "invalid_request",
@@ -159,7 +160,7 @@ const cancelAuditRoute = createRoute({
   request: { params: AuditIdParam },
   responses: {
     200: { description: "The audit, cancelled", content: { "application/json": { schema: AuditViewSchema } } },
-    ...errorResponses(["forbidden", "unknown_audit", "audits_unavailable"]),
+    ...errorResponses(["unknown_audit", "audits_unavailable"]),
   },
 });
 
@@ -240,19 +241,20 @@ export function registerAuditRoutes(app: OpenAPIHono, deps: AppDeps): void {
 
   app.openAPIRegistry.registerPath(createAuditRoute);
   app.post("/v1/audits", async (c) => {
-    requireLoopback(c, "audits can only be started or cancelled");
     const audits = service();
-    const input = await readAuditRequest(c.req.raw, new URL(c.req.url).searchParams);
+    const input = await readAuditRequest(c.req.raw, new URL(c.req.url).searchParams, {
+      timeoutMs: deps.limits.bodyTimeoutMs,
+      signal: c.get("requestSignal"),
+    });
+    // Creating reads the model and the dataset and queues the shards: model work, admitted once the body is in.
+    await c.get("admit")();
     const view = await audits.create(input);
     return c.json(view, 202);
   });
 
   app.openapi(listAuditsRoute, async (c) => c.json({ audits: await service().list() }, 200));
   app.openapi(getAuditRoute, async (c) => c.json(await service().get(c.req.valid("param").id), 200));
-  app.openapi(cancelAuditRoute, async (c) => {
-    requireLoopback(c, "audits can only be started or cancelled");
-    return c.json(await service().cancel(c.req.valid("param").id), 200);
-  });
+  app.openapi(cancelAuditRoute, async (c) => c.json(await service().cancel(c.req.valid("param").id), 200));
 
   app.openAPIRegistry.registerPath(eventsRoute);
   app.get("/v1/audits/:id/events", async (c) => {
@@ -262,10 +264,14 @@ export function registerAuditRoutes(app: OpenAPIHono, deps: AppDeps): void {
     return streamSSE(c, async (stream) => {
       let wake: () => void = () => {};
       const unsubscribe = subscribe(() => wake());
+      // The client going away aborts the request's own signal; the stream's abort covers writes that fail.
+      const gone = c.req.raw.signal;
+      const onGone = () => wake();
+      gone.addEventListener("abort", onGone);
       stream.onAbort(() => wake());
       try {
         let sent = "";
-        while (!stream.aborted) {
+        while (!stream.aborted && !gone.aborted) {
           const data = JSON.stringify(last);
           if (data !== sent) {
             await stream.writeSSE({ event: "progress", data });
@@ -285,6 +291,7 @@ export function registerAuditRoutes(app: OpenAPIHono, deps: AppDeps): void {
           last = await audits.get(id);
         }
       } finally {
+        gone.removeEventListener("abort", onGone);
         unsubscribe();
       }
     });
@@ -307,11 +314,15 @@ export function registerAuditRoutes(app: OpenAPIHono, deps: AppDeps): void {
 type AuditRequest = Parameters<AuditService["create"]>[0];
 
 /** The body of POST /v1/audits in any of its forms → what the service needs (4xx on anything malformed). */
-async function readAuditRequest(request: Request, query: URLSearchParams): Promise<AuditRequest> {
+async function readAuditRequest(
+  request: Request,
+  query: URLSearchParams,
+  options: BodyReadOptions,
+): Promise<AuditRequest> {
   const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   const max = DEFAULT_DATASET_LIMITS.maxArchiveBytes;
   if (type === "application/json") {
-    const bytes = await readBounded(request, max);
+    const bytes = await readLimited(request, max, options);
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(new TextDecoder().decode(bytes));
@@ -338,7 +349,7 @@ async function readAuditRequest(request: Request, query: URLSearchParams): Promi
     return { modelId: body.model, version, dataset: input, datasetBytes, plan: withSeed(body.plan, body.seed) };
   }
   if (type === "multipart/form-data") {
-    const bytes = await readBounded(request, max + (1 << 20));
+    const bytes = await readLimited(request, max + (1 << 20), options);
     let form: FormData;
     try {
       form = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: request.headers }).formData();
@@ -359,7 +370,7 @@ async function readAuditRequest(request: Request, query: URLSearchParams): Promi
     };
   }
   if (["application/zip", "application/x-tar", "application/gzip", "application/octet-stream"].includes(type)) {
-    const archive = await readBounded(request, max);
+    const archive = await readLimited(request, max, options);
     const model = query.get("model");
     if (!model) throw new RequestError(422, "invalid_query", "model: the query names the model for raw archives");
     return {
@@ -404,28 +415,6 @@ function withSeed(plan: unknown, seed: unknown): unknown {
   if (seed === undefined) return plan ?? {};
   if (plan !== undefined && (typeof plan !== "object" || plan === null || Array.isArray(plan))) return plan;
   return { seed, ...(plan as Record<string, unknown> | undefined) };
-}
-
-/** Reads at most `max` bytes, counting while the body streams in (413 past it). */
-async function readBounded(request: Request, max: number): Promise<Uint8Array> {
-  const tooLarge = () => new RequestError(413, "payload_too_large", `request body exceeds the limit of ${max} bytes`);
-  if (Number(request.headers.get("content-length") ?? 0) > max) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  if (request.body) {
-    for await (const chunk of request.body) {
-      received += chunk.length;
-      if (received > max) throw tooLarge();
-      chunks.push(chunk);
-    }
-  }
-  const out = new Uint8Array(received);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 export type { AuditView };
