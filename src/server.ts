@@ -95,7 +95,7 @@ async function openServices(config: Config, log: Logger, metrics: Metrics) {
 /** The audit service on the shared job queue; `workers` shards run in this process at once (0: none, only queueing). */
 async function openAudits(config: Config, services: Awaited<ReturnType<typeof openServices>>, log: Logger) {
   const { storage, registry } = services;
-  const queue = await openJobQueue(storage);
+  const queue = await openJobQueue(storage, { onError: (error) => log.error("job queue error", { error }) });
   const audits = createAuditService({
     audits: storage.audits,
     registry,

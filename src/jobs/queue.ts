@@ -23,6 +23,8 @@ export interface JobQueueOptions {
   heartbeatSeconds?: number;
   /** Deliveries of one shard before it is given up (the audit then fails). */
   retryLimit?: number;
+  /** pg-boss's background errors (default: a line on stderr; the server passes its structured logger). */
+  onError?: (error: Error) => void;
 }
 
 export interface ShardContext {
@@ -63,7 +65,7 @@ export async function openJobQueue(storage: Storage, options: JobQueueOptions = 
       max: 4,
       ...maintenance,
     });
-  boss.on("error", (error: Error) => console.error(`job queue: ${error.message}`));
+  boss.on("error", options.onError ?? ((error: Error) => console.error(`job queue: ${error.message}`)));
   await boss.start();
   await boss.createQueue(SHARD_QUEUE, {
     heartbeatSeconds,
