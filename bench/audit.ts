@@ -55,12 +55,12 @@ async function auditSeconds(url: string, backend: string, workers: number, image
     PORT: "0",
     HOSTNAME: "127.0.0.1",
   };
-  const api = spawn("main.ts", { ...env, ROBUSTCHECK_AUDIT_WORKERS: "0" }, "listening on");
+  const api = spawn("main.ts", { ...env, ROBUSTCHECK_AUDIT_WORKERS: "0" }, '"msg":"listening"');
   const procs = [api];
   try {
-    const port = Number(/listening on http:\/\/[^:]+:(\d+)/.exec(await api.up)![1]);
+    const port = Number(/"msg":"listening","url":"http:\/\/[^:]+:(\d+)/.exec(await api.up)![1]);
     for (let k = 0; k < workers; k++) {
-      procs.push(spawn("worker.ts", { ...env, ROBUSTCHECK_AUDIT_WORKERS: "1" }, "worker"));
+      procs.push(spawn("worker.ts", { ...env, ROBUSTCHECK_AUDIT_WORKERS: "1" }, '"msg":"worker started"'));
     }
     await Promise.all(procs.slice(1).map((p) => p.up));
     const start = performance.now();

@@ -35,7 +35,7 @@ function startWorker(env: Record<string, string>) {
     let buffer = "";
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
       buffer += chunk;
-      if (buffer.includes("robustcheck worker")) return;
+      if (buffer.includes('"msg":"worker started"')) return;
     }
     throw new Error(`worker exited: ${buffer}`);
   })();
