@@ -170,6 +170,54 @@ export function randomStartL2(
   return out;
 }
 
+/**
+ * AutoAttack's L∞ start (APGD): t uniform in [−1, 1)^d per row (t_i = 2u_i − 1, array order),
+ * x = clip(x0 + ε·t / max_i |t_i|, 0, 1) — a random point on the boundary of the ε-cube before
+ * clipping. AutoAttack divides by max|t| + 1e-12; exact division keeps the largest |δ_i| at ε.
+ */
+export function boundaryStartLinf(
+  x0: Float32Array,
+  { eps, rng, rowSize }: RandomStartOptions & RowOptions,
+): Float32Array {
+  const rows = rowsOf(x0, rowSize);
+  const t = new Float64Array(rowSize);
+  const out = new Float32Array(x0.length);
+  for (let r = 0; r < rows; r++) {
+    let m = 0;
+    for (let i = 0; i < rowSize; i++) {
+      t[i] = 2 * rng() - 1;
+      m = Math.max(m, Math.abs(t[i]));
+    }
+    const factor = m > 0 ? eps / m : 0;
+    for (let i = 0; i < rowSize; i++) out[r * rowSize + i] = clip01(x0[r * rowSize + i] + t[i] * factor);
+  }
+  return out;
+}
+
+/**
+ * AutoAttack's L2 start (APGD): x = clip(x0 + ε·z / ‖z‖₂, 0, 1) with z d standard normals per row
+ * (Box–Muller over `rng` as `randomStartL2`) — a uniform point on the ε-sphere before clipping.
+ */
+export function boundaryStartL2(
+  x0: Float32Array,
+  { eps, rng, rowSize }: RandomStartOptions & RowOptions,
+): Float32Array {
+  const rows = rowsOf(x0, rowSize);
+  const normal = gaussianFrom(rng);
+  const z = new Float64Array(rowSize);
+  const out = new Float32Array(x0.length);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let i = 0; i < rowSize; i++) {
+      z[i] = normal();
+      s += z[i] * z[i];
+    }
+    const factor = s > 0 ? eps / Math.sqrt(s) : 0;
+    for (let i = 0; i < rowSize; i++) out[r * rowSize + i] = clip01(x0[r * rowSize + i] + z[i] * factor);
+  }
+  return out;
+}
+
 /** ⟨a, b⟩ / (‖a‖₂‖b‖₂) in float64; 0 when either vector is zero. */
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let dot = 0, na = 0, nb = 0;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  boundaryStartL2,
+  boundaryStartLinf,
   cosineSimilarity,
   l2Norm,
   l2Step,
@@ -120,4 +122,21 @@ Deno.test("cosineSimilarity: 1 for parallel, −1 for opposite, 0 for orthogonal
   assert.equal(cosineSimilarity([1, 0], [0, 5]), 0);
   assert.equal(cosineSimilarity([0, 0], [1, 1]), 0);
   assert.ok(Math.abs(cosineSimilarity([1, 1], [1, 0]) - Math.SQRT1_2) < 1e-15);
+});
+
+Deno.test("boundary starts (AutoAttack) lie on the ε-sphere of their norm before clipping", () => {
+  fc.assert(fc.property(arbBatch, ({ rows, rowSize, eps, seed }) => {
+    // Interior x0 and a radius small enough that clipping never acts.
+    const x0 = new Float32Array(rows * rowSize).fill(0.5);
+    const e = Math.min(eps, 0.4);
+    const sl = boundaryStartLinf(x0, { eps: e, rowSize, rng: createRng(seed).next });
+    const s2 = boundaryStartL2(x0, { eps: e, rowSize, rng: createRng(seed).next });
+    linfNorm(sub(sl, x0), { rowSize }).forEach((n) => assert.ok(Math.abs(n - e) <= 1e-7, `${n} vs ${e}`));
+    // Each coordinate is rounded to float32 (≤ 2^-25 at 0.5), so ‖δ‖₂ is off by at most √d·2^-25.
+    l2Norm(sub(s2, x0), { rowSize }).forEach((n) => assert.ok(Math.abs(n - e) <= Math.sqrt(rowSize) * 2 ** -24));
+    assert.deepEqual(boundaryStartL2(x0, { eps: e, rowSize, rng: createRng(seed).next }), s2);
+    // At the pixel bounds the start is clipped to [0,1].
+    const edge = new Float32Array(rows * rowSize).fill(1);
+    assert.ok(boundaryStartLinf(edge, { eps: e, rowSize, rng: createRng(seed).next }).every((v) => v <= 1));
+  }));
 });

@@ -27,6 +27,7 @@ const ConfigSchema = z.object({
   ROBUSTCHECK_MAX_MODEL_BYTES: z.coerce.number().int().min(1024).default(200_000_000),
   ROBUSTCHECK_MAX_LOADED_MODELS: z.coerce.number().int().min(1).default(8),
   ROBUSTCHECK_MODELS_POLL_MS: z.coerce.number().int().min(0).default(2000),
+  ROBUSTCHECK_AUDIT_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
 });
 
 export interface Config {
@@ -44,6 +45,8 @@ export interface Config {
   uploads: UploadConfig;
   /** Timeouts, admission, keys, CORS, logs (src/ops/config.ts). */
   ops: OpsConfig;
+  /** Audit shards this process runs at once (0: none; the API still queues them for worker processes). */
+  auditWorkers: number;
 }
 
 export interface StorageConfig {
@@ -100,6 +103,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxLoadedModels: c.ROBUSTCHECK_MAX_LOADED_MODELS,
       pollMs: c.ROBUSTCHECK_MODELS_POLL_MS,
     },
+    auditWorkers: c.ROBUSTCHECK_AUDIT_WORKERS,
     checkLimits: { ...DEFAULT_CHECK_LIMITS, maxCost: c.ROBUSTCHECK_MAX_COST, maxSteps: c.ROBUSTCHECK_MAX_STEPS },
     ops,
   };

@@ -5,10 +5,12 @@ import { createApp } from "./http/app.ts";
 import { isLoopbackAddress } from "./http/middleware/access.ts";
 import { type HttpOps, RequestTracker } from "./http/middleware/ops.ts";
 import { DecodePool } from "./intake/decode_pool.ts";
+import { createAuditService, startAuditWorkers } from "./jobs/audits.ts";
+import { openJobQueue } from "./jobs/queue.ts";
 import { Admission } from "./ops/admission.ts";
 import { type ApiKeys, loadApiKeys } from "./ops/api_keys.ts";
-import { createLogger } from "./ops/log.ts";
-import { createMetrics } from "./ops/metrics.ts";
+import { createLogger, type Logger } from "./ops/log.ts";
+import { createMetrics, type Metrics } from "./ops/metrics.ts";
 import { RateLimiter } from "./ops/rate_limit.ts";
 import { loadRegistry, type Registry } from "./registry/registry.ts";
 import { openUploadedModels } from "./registry/uploaded.ts";
@@ -46,18 +48,8 @@ export function accessMode(hostname: string, keys: ApiKeys, allowAnonymous: bool
   return `no API keys and ROBUSTCHECK_ALLOW_ANONYMOUS=1: anyone reaching ${hostname} may read and check; writes only from loopback`;
 }
 
-/**
- * Opens the database, starts the engine, loads the seed models and serves the API. `logLine` receives JSON log
- * lines.
- */
-export async function startServer(
-  config: Config,
-  logLine: (line: string) => void = console.log,
-): Promise<RunningServer> {
-  const log = createLogger({ level: config.ops.logLevel, write: logLine });
-  const metrics = createMetrics();
-  const keys = await loadApiKeys(config.ops.apiKeysFile, config.ops.ratePerMinute);
-  const access = accessMode(config.hostname, keys, config.ops.allowAnonymous);
+/** What the API and worker processes share: the database, the engine and the models. */
+async function openServices(config: Config, log: Logger, metrics: Metrics) {
   // Before the engine, so a locked data directory is refused before anything else starts.
   const storage = await openStorage(config.storage);
   // Falls back (threads, then the next backend under auto) instead of dying; throws only if nothing runs.
@@ -97,7 +89,40 @@ export async function startServer(
       }),
   });
   metrics.modelLoads.inc({ result: "loaded" }, registry.list().length);
+  return { storage, engine, selection, registry };
+}
+
+/** The audit service on the shared job queue; `workers` shards run in this process at once (0: none, only queueing). */
+async function openAudits(config: Config, services: Awaited<ReturnType<typeof openServices>>, log: Logger) {
+  const { storage, registry } = services;
+  const queue = await openJobQueue(storage, { onError: (error) => log.error("job queue error", { error }) });
+  const audits = createAuditService({
+    audits: storage.audits,
+    registry,
+    queue,
+    maxPixels: config.limits.maxPixels,
+    log: (line) => log.info(line),
+  });
+  return { queue, audits };
+}
+
+/**
+ * Opens the database, starts the engine, loads the seed models and serves the API (and ROBUSTCHECK_AUDIT_WORKERS audit
+ * shards at a time). `logLine` receives JSON log lines.
+ */
+export async function startServer(
+  config: Config,
+  logLine: (line: string) => void = console.log,
+): Promise<RunningServer> {
+  const log = createLogger({ level: config.ops.logLevel, write: logLine });
+  const metrics = createMetrics();
+  const keys = await loadApiKeys(config.ops.apiKeysFile, config.ops.ratePerMinute);
+  const access = accessMode(config.hostname, keys, config.ops.allowAnonymous);
+  const services = await openServices(config, log, metrics);
+  const { storage, engine, selection, registry } = services;
   const decoder = new DecodePool(config.decodeWorkers);
+  const { queue, audits } = await openAudits(config, services, log);
+  await startAuditWorkers(audits, queue, config.auditWorkers);
   const admission = new Admission({ maxInFlight: config.ops.maxInFlight, maxQueue: config.ops.maxQueue }, {
     waited: (seconds) => metrics.queueWait.observe(seconds),
     rejected: () => metrics.rejections.inc({ reason: "overloaded" }),
@@ -127,6 +152,7 @@ export async function startServer(
     limits: config.limits,
     checkLimits: config.checkLimits,
     maxModelBytes: config.uploads.maxModelBytes,
+    audits,
   }, ops);
   let stopping: Promise<void> | undefined;
   /**
@@ -171,6 +197,7 @@ export async function startServer(
     threads: engine.threads,
     workers: engine.workers,
     database: storage.kind,
+    auditWorkers: config.auditWorkers,
     models: registry.list().map((m) => m.manifest.id),
     access,
     maxInFlight: config.ops.maxInFlight,
@@ -198,6 +225,7 @@ export async function startServer(
           ops.requests.cancelAll(new RequestError(503, "shutting_down", "the server is shutting down"));
         }
         await server.shutdown();
+        await queue.stop(false);
         await registry.close();
         decoder.close();
         await storage.close();
@@ -205,6 +233,34 @@ export async function startServer(
         log.info("stopped");
       })();
       return stopping;
+    },
+  };
+}
+
+export interface RunningWorker {
+  storage: Storage;
+  shutdown(): Promise<void>;
+}
+
+/** `deno task worker`: audit shards only, no HTTP (ROBUSTCHECK_AUDIT_WORKERS at a time, at least 1). */
+export async function startWorker(
+  config: Config,
+  logLine: (line: string) => void = console.log,
+): Promise<RunningWorker> {
+  const log = createLogger({ level: config.ops.logLevel, write: logLine });
+  const services = await openServices(config, log, createMetrics());
+  const { storage, engine, registry } = services;
+  const { queue, audits } = await openAudits(config, services, log);
+  const concurrency = Math.max(1, config.auditWorkers);
+  await startAuditWorkers(audits, queue, concurrency);
+  log.info("worker started", { backend: engine.backend, database: storage.kind, auditWorkers: concurrency });
+  return {
+    storage,
+    async shutdown() {
+      await queue.stop(false);
+      await registry.close();
+      await storage.close();
+      engine.close();
     },
   };
 }

@@ -34,7 +34,7 @@ async function probabilitiesOver(
   }
 }
 
-/** Exact gradients of both losses for every image and shipped model, on one backend. */
+/** Exact gradients of every loss for every image and shipped model, on one backend. */
 async function gradientsOn(backend: BackendChoice, images: Uint8Array[]): Promise<Float32Array[]> {
   const engine = await startWorkerPool({ backend, threads: 2, workers: 1 });
   const out: Float32Array[] = [];
@@ -46,7 +46,7 @@ async function gradientsOn(backend: BackendChoice, images: Uint8Array[]): Promis
       assert.equal(classifier.gradientMode, "exact");
       for (const bytes of images) {
         const pixels = toModelPixels(await decodeImage(bytes, 1e6), manifest.input).pixels;
-        for (const loss of ["ce", "margin"] as const) {
+        for (const loss of ["ce", "margin", "dlr"] as const) {
           out.push((await classifier.gradient(pixels, 1, new Int32Array([2]), loss)).grad);
         }
       }

@@ -36,7 +36,7 @@ async function start(env: Record<string, string>): Promise<Served> {
   const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
   const exited = child.status.then((s) => s);
   const deadline = Date.now() + 90_000;
-  while (!/listening on http:\/\/[^:]+:(\d+)/.test(out)) {
+  while (!/"msg":"listening","url":"http:\/\/[^:]+:(\d+)/.test(out)) {
     const status = await Promise.race([exited, new Promise((r) => setTimeout(() => r(undefined), 200))]);
     if (status) throw new Error(`server exited (${JSON.stringify(status)}): ${out}`);
     if (Date.now() > deadline) {
@@ -44,7 +44,7 @@ async function start(env: Record<string, string>): Promise<Served> {
       throw new Error(`server did not start within 90 s: ${out}`);
     }
   }
-  const port = Number(/listening on http:\/\/[^:]+:(\d+)/.exec(out)![1]);
+  const port = Number(/"msg":"listening","url":"http:\/\/[^:]+:(\d+)/.exec(out)![1]);
   return {
     url: `http://127.0.0.1:${port}`,
     output: () => out,

@@ -100,8 +100,9 @@ Deno.test("openapi: each error status lists its codes, with one example per code
   assert.ok(Object.keys(predict["422"].content["application/json"].examples).includes("invalid_query"));
   for (const { op } of operations) {
     for (const [status, response] of Object.entries(op.responses as Record<string, Doc>)) {
-      const json = response.content?.["application/json"]; // a 204 has no body
-      if (json?.schema.$ref !== "#/components/schemas/Error") continue; // e.g. /metrics text, /readyz's 503 is a Readiness body
+      // Bodies that are not JSON errors: a 204, SSE/HTML/CSV 200s, /readyz's 503 Readiness body.
+      const json = response.content?.["application/json"];
+      if (json?.schema.$ref !== "#/components/schemas/Error") continue;
       const examples = Object.entries(json.examples as Record<string, Doc>);
       assert.ok(examples.length > 0, `${op.operationId} ${status}`);
       for (const [code, example] of examples) {

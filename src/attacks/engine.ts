@@ -86,7 +86,8 @@ export interface DescentOutcome {
   evaluations: Evaluations[];
 }
 
-function gather(src: Float32Array, rows: readonly number[], size: number): Float32Array {
+/** Rows `rows` of a row-major `[*, size]` array, in that order. */
+export function gather(src: Float32Array, rows: readonly number[], size: number): Float32Array {
   const out = new Float32Array(rows.length * size);
   rows.forEach((r, i) => out.set(src.subarray(r * size, (r + 1) * size), i * size));
   return out;

@@ -16,7 +16,10 @@
  *
  * Randomness: one `createRng(seed)` per call, consumed in this order: random start (if asked),
  * then per step the transforms for (row, k) in row-major order, then the judging draws per
- * (image, draw); each transform is one `drawResizePad` (three `next()` draws).
+ * (image, draw); each transform is one `drawResizePad` (three `next()` draws). With `seeds`,
+ * image i consumes its own `createRng(seeds[i])` in the same order (its start, its transforms
+ * step by step, its judging draws), so its result does not depend on the batch; for one image
+ * that is the same stream as `seed`.
  */
 import type { Classifier, LossKind } from "../model/classifier.ts";
 import { argmax } from "../../kernels/softmax.ts";
@@ -33,6 +36,7 @@ import { checkNumber, imageBatch } from "./batch.ts";
 import { DEFAULT_GRADIENT_COST } from "./cost.ts";
 import { descend, type GradientSource } from "./engine.ts";
 import { normStrategy } from "./norms.ts";
+import { perImageStarts } from "./pgd.ts";
 import { type AttackResult, type NormName, perturbationOf, predictionOf } from "./result.ts";
 
 export interface EotPgdOptions {
@@ -43,6 +47,8 @@ export interface EotPgdOptions {
   randomStart: boolean;
   loss: LossKind;
   seed: number;
+  /** One seed per image (overrides `seed`). */
+  seeds?: ArrayLike<number>;
   /** One true label per image. */
   labels: ArrayLike<number>;
   /** One target class per image; present = targeted attack. */
@@ -84,7 +90,7 @@ function transformRows(
   rows: number,
   copies: number,
   image: Omit<BatchShape, "n">,
-  rng: Rng,
+  rngOf: (row: number) => Rng,
   range: ResizePadRange,
 ): { out: Float32Array; draws: ResizePadTransform[]; one: BatchShape; size: number } {
   const size = image.channels * image.height * image.width;
@@ -93,6 +99,7 @@ function transformRows(
   const draws: ResizePadTransform[] = [];
   for (let r = 0; r < rows; r++) {
     const src = x.subarray(r * size, (r + 1) * size);
+    const rng = rngOf(r);
     for (let k = 0; k < copies; k++) {
       const t = drawResizePad(() => rng.next(), range);
       draws.push(t);
@@ -102,13 +109,17 @@ function transformRows(
   return { out, draws, one, size };
 }
 
-/** EoT gradient source: (1/K)·Σ_k T_kᵀ ∇loss(T_k x), fresh T_k per call and row. */
+/**
+ * EoT gradient source: (1/K)·Σ_k T_kᵀ ∇loss(T_k x), fresh T_k per call and row. With one `Rng`
+ * per row (an array), row r always draws from rng[r]: valid because EoT-PGD never drops rows.
+ */
 export function eotGradient(
   classifier: Classifier,
   samples: number,
-  rng: Rng,
+  rng: Rng | readonly Rng[],
   range: ResizePadRange,
 ): GradientSource {
+  const rngOf = Array.isArray(rng) ? (row: number) => (rng as readonly Rng[])[row] : () => rng as Rng;
   const { channels, height, width } = classifier.manifest.input;
   return {
     rowsPerRow: samples,
@@ -118,7 +129,7 @@ export function eotGradient(
         rows,
         samples,
         { channels, height, width },
-        rng,
+        rngOf,
         range,
       );
       const repeated = Int32Array.from({ length: rows * samples }, (_, q) => labels[Math.floor(q / samples)]);
@@ -153,12 +164,18 @@ export async function eotPgd(
   const { images, size, classes, labels, targets } = batch;
   const { channels, height, width } = classifier.manifest.input;
   const norm = normStrategy(options.norm);
-  const rng = createRng(options.seed);
+  const shared = createRng(options.seed);
+  const rngs = options.seeds ? Array.from(options.seeds, (s) => createRng(s)) : null;
+  const rngOf = rngs ? (row: number) => rngs[row] : () => shared;
   const eps = new Float64Array(images).fill(options.eps);
-  const start = options.randomStart ? norm.randomStart(pixels, images, options.eps, rng) : pixels.slice();
+  const start = !options.randomStart
+    ? pixels.slice()
+    : rngs
+    ? perImageStarts(pixels, images, (i, o) => norm.randomStart(o, 1, options.eps, rngs[i]))
+    : norm.randomStart(pixels, images, options.eps, shared);
   const outcome = await descend({
     classifier,
-    gradient: eotGradient(classifier, options.samples, rng, options.transform),
+    gradient: eotGradient(classifier, options.samples, rngs ?? shared, options.transform),
     norm,
     loss: options.loss,
     targeted: targets !== null,
@@ -180,7 +197,7 @@ export async function eotPgd(
     images,
     draws,
     { channels, height, width },
-    rng,
+    rngOf,
     options.transform,
   ).out;
   const rows = images * (draws + 1);

@@ -14,7 +14,8 @@
  *
  * All unresolved images run each PGD round together as one batch (per-row ε). With
  * `randomStart`, one `createRng(seed)` serves the whole call: round after round (high first),
- * within a round in image order.
+ * within a round in image order; with `seeds`, image i draws its starts round after round from
+ * its own `createRng(seeds[i])` (independent of the batch; for one image, the same as `seed`).
  */
 import type { Classifier, LossKind } from "../model/classifier.ts";
 import { argmax } from "../../kernels/softmax.ts";
@@ -36,6 +37,8 @@ export interface MinimalEpsilonOptions {
   alphaFactor: number;
   randomStart: boolean;
   seed: number;
+  /** One seed per image (overrides `seed`). */
+  seeds?: ArrayLike<number>;
   loss?: LossKind;
   /** Checked before every batch of every round (see engine.ts). */
   signal?: AbortSignal;
@@ -75,11 +78,11 @@ export function estimateMinimalEpsilonCost(o: MinimalEpsilonCostOptions): number
 }
 
 /** L∞ random starts with a radius per row; row by row = one pass over the rows in order. */
-function randomStarts(origin: Float32Array, eps: Float64Array, rng: Rng): Float32Array {
+function randomStarts(origin: Float32Array, eps: Float64Array, rngOf: (row: number) => Rng): Float32Array {
   const size = origin.length / eps.length;
   const out = new Float32Array(origin.length);
   eps.forEach((e, r) => {
-    out.set(linf.randomStart(origin.subarray(r * size, (r + 1) * size), 1, e, rng), r * size);
+    out.set(linf.randomStart(origin.subarray(r * size, (r + 1) * size), 1, e, rngOf(r)), r * size);
   });
   return out;
 }
@@ -97,7 +100,8 @@ export async function minimalEpsilon(
   checkNumber("steps", options.steps, { integer: true });
   checkNumber("alphaFactor", options.alphaFactor);
   const loss = options.loss ?? "ce";
-  const rng: Rng | null = options.randomStart ? createRng(options.seed) : null;
+  const shared: Rng | null = options.randomStart && !options.seeds ? createRng(options.seed) : null;
+  const perImage = options.randomStart && options.seeds ? Array.from(options.seeds, (s) => createRng(s)) : null;
   const evaluations = Array.from({ length: images }, emptyEvaluations);
 
   /** One PGD round on `subset` at per-image ε; returns which succeeded. */
@@ -112,7 +116,11 @@ export async function minimalEpsilon(
       targeted: false,
       steps: options.steps,
       origin,
-      start: rng ? randomStarts(origin, eps, rng) : origin.slice(),
+      start: shared
+        ? randomStarts(origin, eps, () => shared)
+        : perImage
+        ? randomStarts(origin, eps, (k) => perImage[subset[k]])
+        : origin.slice(),
       eps,
       alpha: eps.map((e) => options.alphaFactor * e),
       gradientLabels: Int32Array.from(subset, (i) => labels[i]),

@@ -17,3 +17,11 @@ export {
   type EotPgdResult,
   estimateEotPgdCost,
 } from "./eot_pgd.ts";
+export {
+  apgd,
+  apgdCheckpoints,
+  type ApgdCostOptions,
+  type ApgdLoss,
+  type ApgdOptions,
+  estimateApgdCost,
+} from "./apgd.ts";

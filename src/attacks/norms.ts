@@ -5,10 +5,21 @@
  * - `project`: into the ε-ball around the clean row, then clipped to [0,1] (L∞: clamp x − x0 to
  *   [−ε, ε]; L2: scale x − x0 by min(1, ε / max(‖x − x0‖₂, 1e-12))), float64 inside, float32 out;
  * - `randomStart`: L∞ uniform x0 + ε·(2u − 1) per element; L2 uniform in the ball (Gaussian
- *   direction, radius ε·u^(1/d)); both clipped to [0,1], drawn in row order from `rng`.
+ *   direction, radius ε·u^(1/d)); both clipped to [0,1], drawn in row order from `rng`;
+ * - `boundaryStart` (AutoAttack's APGD start): a random point on the ε-sphere of the norm (L∞:
+ *   ε·t/max|t| with t uniform in [−1,1)^d; L2: ε·z/‖z‖₂ with z normal), clipped to [0,1].
  */
 import type { Rng } from "../../kernels/rng.ts";
-import { l2Step, projectL2, projectLinf, randomStartL2, randomStartLinf, signStep } from "../../kernels/norms.ts";
+import {
+  boundaryStartL2,
+  boundaryStartLinf,
+  l2Step,
+  projectL2,
+  projectLinf,
+  randomStartL2,
+  randomStartLinf,
+  signStep,
+} from "../../kernels/norms.ts";
 import type { NormName } from "./result.ts";
 
 export interface NormStrategy {
@@ -19,6 +30,8 @@ export interface NormStrategy {
   project(x: Float32Array, origin: Float32Array, eps: Float64Array): Float32Array;
   /** Random iterate 0 for each of `rows` rows (one radius for all of them). */
   randomStart(origin: Float32Array, rows: number, eps: number, rng: Rng): Float32Array;
+  /** Random point on each row's ε-sphere (AutoAttack's start), clipped to [0,1]. */
+  boundaryStart(origin: Float32Array, rows: number, eps: number, rng: Rng): Float32Array;
 }
 
 type RowKernel = (
@@ -56,6 +69,8 @@ export const linf: NormStrategy = {
   step: (g, alpha) => perRow((s, _, alpha, _n, out) => signStep(s, { alpha, out }), g, g, alpha),
   project: (x, origin, eps) => perRow((s, o, eps, _n, out) => projectLinf(s, o, { eps, out }), x, origin, eps),
   randomStart: (origin, _rows, eps, rng) => randomStartLinf(origin, { eps, rng: rng.next }),
+  boundaryStart: (origin, rows, eps, rng) =>
+    boundaryStartLinf(origin, { eps, rng: rng.next, rowSize: origin.length / rows }),
 };
 
 export const l2: NormStrategy = {
@@ -64,6 +79,8 @@ export const l2: NormStrategy = {
   project: (x, origin, eps) =>
     perRow((s, o, eps, rowSize, out) => projectL2(s, o, { eps, rowSize, out }), x, origin, eps),
   randomStart: (origin, rows, eps, rng) => randomStartL2(origin, { eps, rng: rng.next, rowSize: origin.length / rows }),
+  boundaryStart: (origin, rows, eps, rng) =>
+    boundaryStartL2(origin, { eps, rng: rng.next, rowSize: origin.length / rows }),
 };
 
 export function normStrategy(name: NormName): NormStrategy {

@@ -4,7 +4,9 @@
  * Conventions (an independent implementation must match these):
  * - rows: image i, restart r is row i·restarts + r; all rows run as one batch;
  * - iterate 0 is the clean image, or with `randomStart` a random point of the ε-ball (norm
- *   strategy's `randomStart`, draws from `createRng(seed)` in row order, then clipped to [0,1]);
+ *   strategy's `randomStart`, draws from `createRng(seed)` in row order, then clipped to [0,1];
+ *   with `seeds`, image i's restarts draw in order from its own `createRng(seeds[i])`, so its
+ *   result does not depend on the other images of the batch — for one image, the same as `seed`);
  * - x_{t+1} = Proj(x_t + α·step): L∞ step = sign(g) with sign(0) = 0; L2 step =
  *   g / max(‖g‖₂, 1e-12) (so 0 when g = 0); g = ∇loss of the true label (untargeted) or −∇loss
  *   of the target (targeted). Rounding: α·step is rounded to float32 and added to x_t in float32;
@@ -35,6 +37,8 @@ export interface PgdOptions {
   restarts: number;
   loss: LossKind;
   seed: number;
+  /** One seed per image (overrides `seed`): per-image random starts, independent of the batch. */
+  seeds?: ArrayLike<number>;
   /** One true label per image. */
   labels: ArrayLike<number>;
   /** One target class per image; present = targeted attack. */
@@ -92,6 +96,18 @@ function reportImage(
   };
 }
 
+/** Random starts drawn image by image: `draw(i, rowsOfImage)` returns the rows of image i. */
+export function perImageStarts(
+  origin: Float32Array,
+  images: number,
+  draw: (image: number, rows: Float32Array) => Float32Array,
+): Float32Array {
+  const block = origin.length / images;
+  const out = new Float32Array(origin.length);
+  for (let i = 0; i < images; i++) out.set(draw(i, origin.subarray(i * block, (i + 1) * block)), i * block);
+  return out;
+}
+
 /** Runs PGD on every image of `pixels` ([n, C, H, W], n = labels.length); one result per image. */
 export async function pgd(
   classifier: Classifier,
@@ -111,9 +127,11 @@ export async function pgd(
   const origin = new Float32Array(rows * size);
   groups.forEach((i, r) => origin.set(pixels.subarray(i * size, (i + 1) * size), r * size));
   const eps = new Float64Array(rows).fill(options.eps);
-  const start = options.randomStart
-    ? norm.randomStart(origin, rows, options.eps, createRng(options.seed))
-    : origin.slice();
+  const start = !options.randomStart
+    ? origin.slice()
+    : options.seeds
+    ? perImageStarts(origin, images, (i, o) => norm.randomStart(o, restarts, options.eps, createRng(options.seeds![i])))
+    : norm.randomStart(origin, rows, options.eps, createRng(options.seed));
   const outcome = await descend({
     classifier,
     gradient: classifierGradient(classifier),

@@ -5,20 +5,16 @@
  * compared as an agreement rate, never bit for bit.
  */
 import assert from "node:assert/strict";
-import { ManifestSchema } from "../registry/manifest.ts";
-import type { InferenceEngine } from "../runtime/engine.ts";
-import { loadClassifier, type OnnxClassifier } from "../runtime/onnx_classifier.ts";
 import { startWorkerPool } from "../runtime/worker_pool.ts";
 import { fgsm } from "./fgsm.ts";
 import { pgd } from "./pgd.ts";
 import {
   agreement,
+  loadFixtureModel,
   median,
   minimalEpsilonVsReference,
   readAttackFixture,
   readFixtureImages,
-  repoUrl,
-  sha256Hex,
 } from "./testdata/reference_fixtures.ts";
 
 /** Model id → [model directory, image set under tests/fixtures/] (as in tools/attack_fixtures.py). */
@@ -31,14 +27,6 @@ const MODELS: Record<string, [string, string]> = {
 /** PGD runs on this many leading images (FGSM on all of them) to bound the test's run time. */
 const PGD_IMAGES = 200;
 const AGREEMENT = 0.97;
-
-async function loadModel(dir: string, engine: InferenceEngine): Promise<OnnxClassifier> {
-  const manifest = ManifestSchema.parse(
-    JSON.parse(await Deno.readTextFile(repoUrl(dir + "manifest.json"))),
-  );
-  const modelBytes = await Deno.readFile(repoUrl(dir + "model.onnx"));
-  return await loadClassifier({ engine, manifest, modelBytes, sha256: await sha256Hex(modelBytes) });
-}
 
 const rate = (flags: readonly boolean[]): number => flags.filter(Boolean).length / flags.length;
 
@@ -53,7 +41,7 @@ Deno.test({
       for (const [id, [dir, set]] of Object.entries(MODELS)) {
         await t.step(id, async () => {
           const fixture = await readAttackFixture(id);
-          const classifier = await loadModel(dir, engine);
+          const classifier = await loadFixtureModel(dir, engine);
           try {
             assert.equal(
               classifier.sha256,

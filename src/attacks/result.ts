@@ -20,8 +20,11 @@ export interface Perturbation {
   l2: number;
 }
 
+/** Every attack the engine runs, as results name it. */
+export const ATTACK_KINDS = ["fgsm", "pgd", "eot-pgd", "apgd-ce", "apgd-dlr"] as const;
+
 export interface AttackResult {
-  attack: "fgsm" | "pgd" | "eot-pgd";
+  attack: typeof ATTACK_KINDS[number];
   norm: NormName;
   eps: number;
   steps: number;

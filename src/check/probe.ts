@@ -123,9 +123,13 @@ export type AnyProbe = Probe<string, z.ZodType, any, any>;
 export type SettingsOf<P> = P extends Probe<string, z.ZodType, infer S, unknown> ? S : never;
 export type SectionOf<P> = P extends Probe<string, z.ZodType, unknown, infer R> ? R : never;
 
+/** The attacks the check's probes run (a probe running another adds it here, and to the report schema). */
+export const CHECK_ATTACKS = ["fgsm", "pgd", "eot-pgd"] as const;
+export type CheckAttack = typeof CHECK_ATTACKS[number];
+
 /** One FGSM/PGD/EoT-PGD result as the report shows it. */
 export interface AttackReport {
-  attack: AttackResult["attack"];
+  attack: CheckAttack;
   norm: AttackResult["norm"];
   eps: number;
   steps: number;
@@ -143,8 +147,10 @@ export interface AttackReport {
 }
 
 export function describeAttack(r: AttackResult, randomStart: boolean, names: readonly string[]): AttackReport {
+  const attack = r.attack as CheckAttack;
+  if (!CHECK_ATTACKS.includes(attack)) throw new RangeError(`the check reports no ${r.attack} results`);
   return {
-    attack: r.attack,
+    attack,
     norm: r.norm,
     eps: r.eps,
     steps: r.steps,

@@ -2,9 +2,10 @@
  * robustcheck CLI.
  *
  *   deno task cli inspect <model.onnx> [--json] [--manifest manifest.json]
+ *   deno task cli audit … (src/cli/audit.ts: an audit from the terminal, with CI gates)
  *
  * Prints the op histogram, opset, input/output specs, the ops on the pixel path that lack a
- * gradient rule, and a numerical gradient check (src/autodiff/gradcheck.ts: derived gradient vs
+ * gradient rule, and a numerical gradient check (src/gradcheck/gradcheck.ts: derived gradient vs
  * central finite differences of the original model). Without a manifest: unit scale, mean 0,
  * std 1, layout guessed from the input shape, first output as logits. When some op lacks a rule
  * the service would fall back to SPSA; the check then reports mode "spsa", maxRelError null and
@@ -17,6 +18,7 @@
 import { parseArgs } from "node:util";
 import { ManifestSchema } from "../registry/manifest.ts";
 import { checkGradient } from "../gradcheck/gradcheck.ts";
+import { auditCommand } from "./audit.ts";
 import { defaultSpec, findUnsupportedOps, type GradientSpec, inspectModel } from "../autodiff/mod.ts";
 
 export interface InspectReport {
@@ -93,9 +95,11 @@ function render(r: InspectReport): string {
   return lines.join("\n");
 }
 
-const USAGE = "usage: deno task cli inspect <model.onnx> [--json] [--manifest manifest.json]";
+const USAGE =
+  "usage: deno task cli inspect <model.onnx> [--json] [--manifest manifest.json]\n       deno task cli audit --help";
 
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "audit") return await auditCommand(args.slice(1));
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,

@@ -4,6 +4,7 @@ import type { CheckLimits } from "../check/options.ts";
 import type { AppDeps } from "./context.ts";
 import { registerDocsRoutes } from "./docs.ts";
 import { handleError, notFoundHandler } from "./errors.ts";
+import { registerAuditRoutes } from "./routes/audits.ts";
 import { registerCalibrateRoute } from "./routes/calibrate.ts";
 import { registerCheckRoute } from "./routes/check.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
@@ -64,6 +65,7 @@ export function createApp(
   registerPredictRoute(app, deps);
   registerCheckRoute(app, deps, ops.metrics);
   registerCalibrateRoute(app, deps);
+  registerAuditRoutes(app, deps);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -81,6 +83,7 @@ export function createApp(
       { name: "images", description: "Classify or check one image" },
       { name: "calibration", description: "Feature-squeezing thresholds from clean images" },
       { name: "operations", description: "Prometheus metrics" },
+      { name: "audits", description: "Dataset audits: durable background jobs with a report" },
     ],
   });
   registerDocsRoutes(app, "/openapi.json");

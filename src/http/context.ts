@@ -6,6 +6,7 @@ import type { Registry } from "../registry/registry.ts";
 import type { OnnxClassifier } from "../runtime/onnx_classifier.ts";
 import type { InferenceEngine } from "../runtime/engine.ts";
 import type { EngineSelection } from "../runtime/select_engine.ts";
+import type { AuditService } from "../jobs/audits.ts";
 
 /** What the routes need from the running service. */
 export interface AppDeps {
@@ -19,6 +20,8 @@ export interface AppDeps {
   decoder: DecodePool;
   /** Largest model file POST /v1/models accepts. */
   maxModelBytes: number;
+  /** Dataset audits (absent: the audit routes answer 503 `audits_unavailable`). */
+  audits?: AuditService;
 }
 
 /** The model `id` (at `version`, a query string value, when given) or a 404. */

@@ -47,7 +47,7 @@ export async function readImageBody(
  * Streams the body up to `maxBytes`. A body that has not fully arrived within `timeoutMs`, or whose
  * request is cancelled, stops the read (the stream is cancelled, so a stalled upload holds nothing).
  */
-async function readLimited(request: Request, maxBytes: number, options: BodyReadOptions): Promise<Uint8Array> {
+export async function readLimited(request: Request, maxBytes: number, options: BodyReadOptions): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
   if (!request.body) return new Uint8Array();

@@ -1,10 +1,10 @@
 import type { Manifest } from "./manifest.ts";
 
 /**
- * Every loss a gradient can be taken of, per row against `labels[row]`. Gradient graphs are derived
+ * Every loss a gradient can be taken of, per row against `labels[row]` (kernels/loss.ts). Gradient graphs are derived
  * for each of them when a model loads, so adding a loss here is the one line that registers it.
  */
-export const LOSS_KINDS = ["ce", "margin"] as const;
+export const LOSS_KINDS = ["ce", "margin", "dlr"] as const;
 export type LossKind = typeof LOSS_KINDS[number];
 
 /** Where a gradient came from: the derived ONNX gradient graph, or a black-box SPSA estimate. */
@@ -13,7 +13,10 @@ export type GradientMode = "exact" | "spsa";
 export interface GradientResult {
   /** [batch, classes]; for probability models these are log(max(p, 1e-30)). */
   logits: Float32Array;
-  /** [batch]: ce = −log softmax(z)[y]; margin = max_{j≠y} z_j − z_y. */
+  /**
+   * [batch]: ce = −log softmax(z)[y]; margin = max_{j≠y} z_j − z_y;
+   * dlr = −(z_y − max_{i≠y} z_i) / (z_π1 − z_π3 + 1e-12) (π: descending order; ≥ 3 classes).
+   */
   loss: Float32Array;
   /** [batch, C, H, W], ∂loss[row]/∂pixels[row] in [0,1] pixel space. */
   grad: Float32Array;

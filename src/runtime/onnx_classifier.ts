@@ -1,4 +1,5 @@
 import { toModelInput } from "../../kernels/preprocess.ts";
+import { checkLossClasses, DLR_MIN_CLASSES } from "../../kernels/loss.ts";
 import { logitsFromProbabilities } from "../../kernels/softmax.ts";
 import type { Manifest } from "../model/manifest.ts";
 import {
@@ -79,7 +80,8 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   const derived = await engine.deriveGradients({
     bytes: modelBytes,
     spec: { input, output },
-    losses: LOSS_KINDS,
+    // A model with too few classes for DLR gets no DLR graph (asking for it is a TooFewClassesError).
+    losses: LOSS_KINDS.filter((loss) => loss !== "dlr" || manifest.labels.length >= DLR_MIN_CLASSES),
     maxPool,
   });
   if (derived.ok) {
@@ -112,6 +114,8 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   ): Promise<GradientResult> {
     checkPixels(pixels, batch, size);
     if (labels.length !== batch) throw new RangeError(`labels has ${labels.length} rows, expected ${batch}`);
+    // Refused before the session lookup: DLR needs three classes, so a 2-class model has no DLR graph.
+    checkLossClasses(loss, manifest.labels.length);
     const session = gradientSessions.get(loss);
     if (!session) {
       const estimate = await spsaGradient(logits, pixels, batch, labels, loss, {

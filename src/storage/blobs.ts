@@ -2,16 +2,16 @@ import { join } from "node:path";
 import type { SqlQuery } from "./sql.ts";
 
 /**
- * Content-addressed bytes (model files), named by their sha256 hex. `put` is idempotent;
+ * Content-addressed bytes (model files, dataset uploads), named by their sha256 hex. `put` is idempotent;
  * `tx` is the transaction to write in, so bytes and the row that references them commit together
  * where the store lives in the database.
  */
 export interface BlobStore {
   put(sha256: string, bytes: Uint8Array, tx: SqlQuery): Promise<void>;
   get(sha256: string): Promise<Uint8Array>;
-  /** Removes the bytes if no model version references them any more. */
+  /** Removes the bytes if no model version or dataset references them any more. */
   collect(sha256: string, tx: SqlQuery): Promise<void>;
-  /** Every stored sha256 that no model version references (e.g. left by a crash). */
+  /** Every stored sha256 that no model version or dataset references (e.g. left by a crash). */
   orphans(tx: SqlQuery): Promise<string[]>;
 }
 
@@ -22,6 +22,9 @@ function checkName(sha256: string): string {
   return sha256;
 }
 
+/** Model versions and datasets hold blobs. */
+const REFERENCES = `(SELECT sha256 FROM model_versions UNION ALL SELECT blob_sha256 FROM datasets)`;
+
 /**
  * Serialises writing and collecting one sha256 across processes (until the transaction ends), so
  * a collection never deletes bytes that a concurrent upload is about to reference.
@@ -31,7 +34,7 @@ async function lockBytes(tx: SqlQuery, sha256: string): Promise<void> {
 }
 
 async function referenced(tx: SqlQuery, sha256: string): Promise<boolean> {
-  return (await tx.query("SELECT 1 FROM model_versions WHERE sha256 = $1 LIMIT 1", [sha256])).length > 0;
+  return (await tx.query(`SELECT 1 FROM ${REFERENCES} r WHERE r.sha256 = $1 LIMIT 1`, [sha256])).length > 0;
 }
 
 /**
@@ -124,14 +127,14 @@ export function chunkBlobStore(read: SqlQuery): BlobStore {
     async collect(sha256, tx) {
       await lockBytes(tx, checkName(sha256));
       await tx.query(
-        "DELETE FROM blob_chunks WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM model_versions WHERE sha256 = $1)",
+        `DELETE FROM blob_chunks WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM ${REFERENCES} r WHERE r.sha256 = $1)`,
         [checkName(sha256)],
       );
     },
     async orphans(tx) {
       const rows = await tx.query<{ sha256: string }>(
         `SELECT DISTINCT c.sha256 FROM blob_chunks c
-         WHERE NOT EXISTS (SELECT 1 FROM model_versions v WHERE v.sha256 = c.sha256)`,
+         WHERE NOT EXISTS (SELECT 1 FROM ${REFERENCES} r WHERE r.sha256 = c.sha256)`,
       );
       return rows.map((r) => r.sha256);
     },

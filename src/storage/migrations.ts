@@ -48,6 +48,49 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: "datasets, audits, audit shard results",
+    statements: [
+      // A dataset as uploaded: its bytes are a content-addressed blob (blobs.ts), never a bytea here.
+      `CREATE TABLE datasets (
+        sha256 text PRIMARY KEY,
+        format text NOT NULL,
+        blob_sha256 text,
+        builtin text,
+        bytes bigint NOT NULL,
+        images integer NOT NULL,
+        counts jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE TABLE audits (
+        id text PRIMARY KEY,
+        model_id text NOT NULL,
+        model_version integer,
+        model_sha256 text NOT NULL,
+        dataset_sha256 text NOT NULL REFERENCES datasets (sha256),
+        plan jsonb NOT NULL,
+        images integer NOT NULL,
+        shards integer NOT NULL,
+        cancelled boolean NOT NULL DEFAULT false,
+        error text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        started_at timestamptz,
+        finished_at timestamptz
+      )`,
+      // One row per (audit, shard), written once: a shard delivered twice keeps its first row.
+      `CREATE TABLE audit_shards (
+        audit_id text NOT NULL REFERENCES audits (id) ON DELETE CASCADE,
+        shard integer NOT NULL,
+        images integer NOT NULL,
+        result jsonb NOT NULL,
+        worker text NOT NULL,
+        ms double precision NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (audit_id, shard)
+      )`,
+    ],
+  },
 ];
 
 /** Any constant works as long as every robustcheck process uses the same one. */

@@ -1,7 +1,8 @@
 import type { PGlite } from "@electric-sql/pglite";
 import { join } from "node:path";
 import type { CalibrationStore } from "../calibration/store.ts";
-import { chunkBlobStore, fileBlobStore } from "./blobs.ts";
+import { type AuditStore, sqlAuditStore } from "./audits.ts";
+import { type BlobStore, chunkBlobStore, fileBlobStore } from "./blobs.ts";
 import { sqlCalibrationStore } from "./calibrations.ts";
 import { migrate } from "./migrations.ts";
 import { type ModelCatalog, sqlModelCatalog } from "./models.ts";
@@ -22,6 +23,8 @@ export interface Storage {
   readonly sql: SqlClient;
   readonly calibrations: CalibrationStore;
   readonly models: ModelCatalog;
+  readonly audits: AuditStore;
+  readonly blobs: BlobStore;
   /**
    * For job queues on the same database (pg-boss): the PGlite instance in embedded mode
    * (`fromPglite(pglite)`), the connection string in PostgreSQL mode.
@@ -56,6 +59,8 @@ async function ready(
       sql,
       calibrations: sqlCalibrationStore(sql),
       models,
+      audits: sqlAuditStore(sql, blobs),
+      blobs,
       pglite: extra.pglite,
       databaseUrl: extra.databaseUrl,
       close: () => sql.close(),

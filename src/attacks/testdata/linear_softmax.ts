@@ -1,11 +1,12 @@
 /**
  * An exact linear softmax classifier z = W·x + b with analytic gradients, for attack unit tests.
- * It is a real model under the Classifier contract (not a stub): ce and margin losses and their
+ * It is a real model under the Classifier contract (not a stub): ce, margin and dlr losses and their
  * gradients follow docs/ARCHITECTURE.md exactly, with argmax ties broken towards the first index.
  */
 import type { Classifier, GradientResult, LossKind } from "../../model/classifier.ts";
 import type { Manifest } from "../../model/manifest.ts";
 import { createRng } from "../../../kernels/rng.ts";
+import { checkLossClasses, DLR_DENOMINATOR_FLOOR, topThree } from "../../../kernels/loss.ts";
 
 export interface LinearSoftmaxOptions {
   /** [classes, channels·height·width], row-major. */
@@ -87,6 +88,11 @@ export function createLinearSoftmax(opts: LinearSoftmaxOptions): LinearSoftmax {
       loss: LossKind,
     ): Promise<GradientResult> {
       calls.gradient.push(batch);
+      try {
+        checkLossClasses(loss, k);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const z = logitsOf(opts, pixels, batch);
       const lossOut = new Float32Array(batch);
       const grad = new Float32Array(batch * d);
@@ -104,6 +110,17 @@ export function createLinearSoftmax(opts: LinearSoftmaxOptions): LinearSoftmax {
           lossOut[n] = -(row[y] - max - Math.log(sum));
           for (let j = 0; j < k; j++) dz[j] = Math.exp(row[j] - max) / sum;
           dz[y] -= 1;
+        } else if (loss === "dlr") {
+          // −N/D: ∂/∂z = (onehot(o) − onehot(y))/D + (onehot(π1) − onehot(π3))·N/D².
+          const [p1, p2, p3] = topThree(row, 0, k);
+          const other = p1 === y ? p2 : p1;
+          const num = row[y] - row[other];
+          const den = row[p1] - row[p3] + DLR_DENOMINATOR_FLOOR;
+          lossOut[n] = -num / den;
+          dz[other] += 1 / den;
+          dz[y] -= 1 / den;
+          dz[p1] += num / (den * den);
+          dz[p3] -= num / (den * den);
         } else {
           let other = -1;
           for (let j = 0; j < k; j++) {

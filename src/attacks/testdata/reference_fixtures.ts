@@ -5,6 +5,9 @@
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
 import type { Classifier, LossKind } from "../../model/classifier.ts";
+import { ModelSpecSchema } from "../../model/manifest.ts";
+import type { InferenceEngine } from "../../runtime/engine.ts";
+import { loadClassifier, type OnnxClassifier } from "../../runtime/onnx_classifier.ts";
 import { minimalEpsilon, type MinimalEpsilonResult } from "../minimal_epsilon.ts";
 import type { NormName } from "../result.ts";
 
@@ -52,6 +55,14 @@ export function repoUrl(path: string): URL {
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The model folder `dir` (relative to the repository root) loaded on `engine`. */
+export async function loadFixtureModel(dir: string, engine: InferenceEngine): Promise<OnnxClassifier> {
+  // The model spec alone: the attacks test needs no check defaults (and registry/ would be a folder cycle).
+  const manifest = ModelSpecSchema.parse(JSON.parse(await Deno.readTextFile(repoUrl(dir + "manifest.json"))));
+  const modelBytes = await Deno.readFile(repoUrl(dir + "model.onnx"));
+  return await loadClassifier({ engine, manifest, modelBytes, sha256: await sha256Hex(modelBytes) });
 }
 
 export async function readAttackFixture(id: string): Promise<AttackFixture> {

@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { LOSS_KINDS } from "../../model/classifier.ts";
-import type { AttackReport } from "../probe.ts";
+import { type AttackReport, CHECK_ATTACKS } from "../probe.ts";
 
 /** One FGSM/PGD/EoT-PGD row of the report (the shared `probes` list and the EoT section). */
 export const AttackReportSchema = z.object({
-  attack: z.enum(["fgsm", "pgd", "eot-pgd"]),
+  attack: z.enum(CHECK_ATTACKS),
   norm: z.enum(["linf", "l2"]),
   eps: z.number(),
   steps: z.number().int(),

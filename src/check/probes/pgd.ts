@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DLR_MIN_CLASSES } from "../../../kernels/loss.ts";
 import { estimatePgdCost, pgd } from "../../attacks/pgd.ts";
 import { LOSS_KINDS, type LossKind } from "../../model/classifier.ts";
 import {
@@ -8,6 +9,7 @@ import {
   describeAttack,
   exceeded,
   type Probe,
+  ProbeLimitError,
   STAGE,
   stageSeed,
 } from "../probe.ts";
@@ -96,6 +98,12 @@ export const pgdProbe: Probe<"pgd", typeof PgdLayer, PgdSettings[], AttackReport
       }
       if (p.norm === "linf" && p.eps > 1) exceeded("maxEps", `L∞ ε ${p.eps} > 1`);
       if (p.norm === "l2" && p.eps > l2Max) exceeded("maxEps", `L2 ε ${p.eps} > √(C·H·W) = ${l2Max.toFixed(3)}`);
+      if (p.loss === "dlr" && manifest.labels.length < DLR_MIN_CLASSES) {
+        throw new ProbeLimitError(
+          "invalid_options",
+          `options.pgd: the dlr loss needs at least ${DLR_MIN_CLASSES} classes; this model has ${manifest.labels.length}`,
+        );
+      }
     }
   },
   cost: (probes, gradientCost) =>

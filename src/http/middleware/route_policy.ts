@@ -33,6 +33,15 @@ export const ROUTE_POLICIES: readonly RoutePolicy[] = [
   { method: "POST", path: "/v1/models/:id/predict", scope: "check", work: true },
   { method: "POST", path: "/v1/models/:id/check", scope: "check", work: true },
   { method: "POST", path: "/v1/models/:id/calibrate", scope: "write", work: true },
+  // Creating an audit reads the model and the dataset and queues its shards: model work.
+  { method: "POST", path: "/v1/audits", scope: "write", work: true },
+  { method: "GET", path: "/v1/audits", scope: "read" },
+  { method: "GET", path: "/v1/audits/:id", scope: "read" },
+  { method: "DELETE", path: "/v1/audits/:id", scope: "write" },
+  { method: "GET", path: "/v1/audits/:id/events", scope: "read" },
+  { method: "GET", path: "/v1/audits/:id/report", scope: "read" },
+  { method: "GET", path: "/v1/audits/:id/report.html", scope: "read" },
+  { method: "GET", path: "/v1/audits/:id/rows.csv", scope: "read" },
 ];
 
 /** The policy of an unlisted route (and the route label of unmatched paths in metrics). */
