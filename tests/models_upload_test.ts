@@ -426,3 +426,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test("uploads: a version an unfinished audit pins cannot be deleted until the audit ends", async () => {
+  const dataDir = await freshDataDir();
+  const seeds = await fixtureModelsDir("fashion-nhwc-prob");
+  // No audit workers: the audit stays queued, i.e. unfinished, for as long as the test needs.
+  const server = await startTestServer({
+    ROBUSTCHECK_DATA_DIR: dataDir,
+    ROBUSTCHECK_MODELS_DIR: seeds,
+    ROBUSTCHECK_AUDIT_WORKERS: "0",
+  });
+  try {
+    const created = await upload(server.url, await fixture("fashion-linear", (m) => (m.id = "pinned")));
+    assert.equal(created.status, 201, await created.clone().text());
+    const images = await loadFixtureImages("fashion", 4);
+    const audit = await fetch(
+      `${server.url}/v1/audits`,
+      jsonRequest({
+        model: "pinned",
+        version: 1,
+        dataset: images.map((i) => ({ image: i.bytes.toBase64(), label: i.label })),
+        plan: { attacks: [{ kind: "fgsm", eps: [0.1] }], minimalEpsilon: false, squeeze: false, spsa: false },
+      }),
+    );
+    assert.equal(audit.status, 202, await audit.clone().text());
+    const { id } = await audit.json();
+    const refused = await fetch(`${server.url}/v1/models/pinned?version=1`, { method: "DELETE" });
+    assert.equal(refused.status, 409);
+    const error = await errorOf(refused);
+    assert.equal(error.code, "model_in_use");
+    assert.match(error.message, new RegExp(id));
+    assert.equal((await fetch(`${server.url}/v1/models/pinned?version=1`)).status, 200);
+    assert.equal((await fetch(`${server.url}/v1/audits/${id}`, { method: "DELETE" })).status, 200);
+    const deleted = await fetch(`${server.url}/v1/models/pinned?version=1`, { method: "DELETE" });
+    assert.equal(deleted.status, 204);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(seeds, { recursive: true });
+  }
+});

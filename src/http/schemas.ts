@@ -191,6 +191,10 @@ const ERRORS = {
   },
   invalid_body: { status: 400, message: "the upload could not be read (Body can not be decoded as form data)" },
   read_only_model: { status: 409, message: 'model "fashion-cnn" is a read-only seed from the models directory' },
+  model_in_use: {
+    status: 409,
+    message: 'model "my-model" version 1 is used by audit a1b2c3, which has not ended; cancel it or wait',
+  },
   label_set_conflict: {
     status: 409,
     message: 'labels: model "my-model" already exists with other labels; a new version must keep them',

@@ -1,7 +1,12 @@
 import { RequestError } from "../errors.ts";
 import type { InferenceEngine } from "../runtime/engine.ts";
 import { loadClassifier, type OnnxClassifier } from "../runtime/onnx_classifier.ts";
-import { LabelSetConflictError, type ModelCatalog, type StoredModelVersion } from "../storage/models.ts";
+import {
+  LabelSetConflictError,
+  type ModelCatalog,
+  ModelInUseError,
+  type StoredModelVersion,
+} from "../storage/models.ts";
 import { parseManifest } from "./load_manifest.ts";
 import type { Manifest } from "../model/manifest.ts";
 import { type UploadInspection, validateUpload } from "./validate_upload.ts";
@@ -263,7 +268,11 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
       if (options.isSeed(id)) {
         throw new RequestError(409, "read_only_model", `model "${id}" is a read-only seed from the models directory`);
       }
-      if (!await catalog.remove(id, version)) {
+      const removed = await catalog.remove(id, version).catch((error) => {
+        if (error instanceof ModelInUseError) throw new RequestError(409, "model_in_use", error.message);
+        throw error;
+      });
+      if (!removed) {
         throw new RequestError(404, "unknown_model", `no model "${id}" with version ${version}`);
       }
       await refresh();

@@ -43,6 +43,13 @@ export interface ModelCatalog {
   watch(onChange: () => void): Promise<void>;
 }
 
+/** Deleting a version that an unfinished audit pins. */
+export class ModelInUseError extends Error {
+  constructor(readonly id: string, readonly version: number, readonly auditId: string) {
+    super(`model "${id}" version ${version} is used by audit ${auditId}, which has not ended; cancel it or wait`);
+  }
+}
+
 interface VersionRow {
   key: number | string;
   model_id: string;
@@ -123,6 +130,13 @@ export function sqlModelCatalog(sql: SqlClient, blobs: BlobStore): ModelCatalog 
     },
     async remove(id, version) {
       const sha256 = await sql.transaction(async (tx) => {
+        // An audit that has not ended still needs these bytes (its shards load the pinned version).
+        const using = await tx.query<{ id: string }>(
+          `SELECT id FROM audits WHERE model_id = $1 AND model_version = $2
+             AND finished_at IS NULL AND NOT cancelled AND error IS NULL LIMIT 1`,
+          [id, version],
+        );
+        if (using.length > 0) throw new ModelInUseError(id, version, using[0].id);
         const deleted = await tx.query<{ sha256: string }>(
           "DELETE FROM model_versions WHERE model_id = $1 AND version = $2 RETURNING sha256",
           [id, version],

@@ -135,7 +135,7 @@ const deleteRoute = createRoute({
   },
   responses: {
     204: { description: "Deleted" },
-    ...errorResponses(["unknown_model", "read_only_model", "invalid_query", "uploads_unavailable"]),
+    ...errorResponses(["unknown_model", "read_only_model", "model_in_use", "invalid_query", "uploads_unavailable"]),
   },
 });
 
