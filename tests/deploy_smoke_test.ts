@@ -86,7 +86,7 @@ for (const backend of backends) {
           // Fewer threads than asked for only with the failed attempt that explains it.
           if (ready.threads < 2) assert.ok(ready.backendFallbacks.length > 0, JSON.stringify(ready));
           assert.ok(ready.models.some((m: { id: string }) => m.id === "fashion-cnn"), JSON.stringify(ready));
-          assert.match(server.output(), /database postgres/);
+          assert.match(server.output(), /"database":"postgres"/);
         });
         await t.step("predict", async () => {
           const response = await fetch(`${server.url}/v1/models/fashion-cnn/predict`, imageRequest(images[0].bytes));
