@@ -3,6 +3,7 @@
  * Deploy version), no write access to its directory, state in PostgreSQL. `.ci/run` sets
  * ROBUSTCHECK_SMOKE_SERVE to the command that starts main.ts so (e.g. `setpriv … deno@2.5.0 run -A
  * main.ts`, run in ROBUSTCHECK_SMOKE_CWD, a read-only copy); without it these tests are ignored.
+ * ROBUSTCHECK_SMOKE_WORKER is the same command for worker.ts (the audit test needs it).
  */
 import assert from "node:assert/strict";
 import { imageRequest, jsonRequest, loadFixtureImages } from "./support/server.ts";
@@ -11,7 +12,10 @@ const serve = Deno.env.get("ROBUSTCHECK_SMOKE_SERVE");
 const cwd = Deno.env.get("ROBUSTCHECK_SMOKE_CWD");
 const databaseUrl = Deno.env.get("ROBUSTCHECK_SMOKE_DATABASE_URL");
 const backends = (Deno.env.get("ROBUSTCHECK_SMOKE_BACKENDS") ?? "wasm").split(",").filter(Boolean);
+const worker = Deno.env.get("ROBUSTCHECK_SMOKE_WORKER");
 const ignore = !serve || !cwd || !databaseUrl;
+const LISTENING = /"msg":"listening","url":"http:\/\/[^:]+:(\d+)/;
+const WORKER_STARTED = /"msg":"worker started"/;
 
 interface Served {
   url: string;
@@ -19,10 +23,10 @@ interface Served {
   stop(): Promise<void>;
 }
 
-/** Starts the configured command with `env` and waits for its listening line. */
-async function start(env: Record<string, string>): Promise<Served> {
+/** Starts `command` (by default the server) with `env` and waits for its `ready` line. */
+async function start(env: Record<string, string>, command = serve, ready = LISTENING): Promise<Served> {
   const child = new Deno.Command("bash", {
-    args: ["-c", `exec ${serve}`],
+    args: ["-c", `exec ${command}`],
     cwd,
     env: { PORT: "0", HOSTNAME: "127.0.0.1", NO_COLOR: "1", ...env },
     stdout: "piped",
@@ -36,15 +40,15 @@ async function start(env: Record<string, string>): Promise<Served> {
   const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
   const exited = child.status.then((s) => s);
   const deadline = Date.now() + 90_000;
-  while (!/"msg":"listening","url":"http:\/\/[^:]+:(\d+)/.test(out)) {
+  while (!ready.test(out)) {
     const status = await Promise.race([exited, new Promise((r) => setTimeout(() => r(undefined), 200))]);
-    if (status) throw new Error(`server exited (${JSON.stringify(status)}): ${out}`);
+    if (status) throw new Error(`${command} exited (${JSON.stringify(status)}): ${out}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`server did not start within 90 s: ${out}`);
+      throw new Error(`${command} did not start within 90 s: ${out}`);
     }
   }
-  const port = Number(/"msg":"listening","url":"http:\/\/[^:]+:(\d+)/.exec(out)![1]);
+  const port = Number(LISTENING.exec(out)?.[1] ?? 0);
   return {
     url: `http://127.0.0.1:${port}`,
     output: () => out,
@@ -82,7 +86,7 @@ for (const backend of backends) {
           // Fewer threads than asked for only with the failed attempt that explains it.
           if (ready.threads < 2) assert.ok(ready.backendFallbacks.length > 0, JSON.stringify(ready));
           assert.ok(ready.models.some((m: { id: string }) => m.id === "fashion-cnn"), JSON.stringify(ready));
-          assert.match(server.output(), /database postgres/);
+          assert.match(server.output(), /"database":"postgres"/);
         });
         await t.step("predict", async () => {
           const response = await fetch(`${server.url}/v1/models/fashion-cnn/predict`, imageRequest(images[0].bytes));
@@ -140,5 +144,52 @@ Deno.test({
     const message = new TextDecoder().decode(stderr);
     assert.equal(code, 1);
     assert.match(message, /robustcheck: .*ROBUSTCHECK_DATABASE_URL/);
+  },
+});
+
+Deno.test({
+  name: "deploy smoke: an API process with ROBUSTCHECK_AUDIT_WORKERS=0 queues an audit, a worker.ts process runs it",
+  ignore: ignore || !worker,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const env = { ROBUSTCHECK_BACKEND: "wasm", ROBUSTCHECK_THREADS: "1", ROBUSTCHECK_DATABASE_URL: databaseUrl! };
+    // The API first: it migrates the database the worker then uses.
+    const api = await start({ ...env, ROBUSTCHECK_AUDIT_WORKERS: "0" });
+    let shards: Served | undefined;
+    try {
+      shards = await start(env, worker, WORKER_STARTED);
+      const plan = {
+        subsample: { size: 8 },
+        attacks: [{ kind: "fgsm", eps: [0.05] }],
+        minimalEpsilon: false,
+        squeeze: false,
+        randomization: false,
+        spsa: false,
+      };
+      const response = await fetch(
+        `${api.url}/v1/audits`,
+        jsonRequest({ model: "fashion-cnn", dataset: { builtin: "fashion-mnist-sample" }, seed: 1, plan }),
+      );
+      const created = await response.json();
+      assert.equal(response.status, 202, JSON.stringify(created));
+      // Done at all means the worker ran it: the API process has no audit workers.
+      const deadline = Date.now() + 60_000;
+      let view = await (await fetch(`${api.url}/v1/audits/${created.id}`)).json();
+      while (view.status !== "done") {
+        assert.ok(!["failed", "cancelled"].includes(view.status), JSON.stringify(view));
+        assert.ok(Date.now() < deadline, `audit not done within 60 s: ${JSON.stringify(view)}\n${shards.output()}`);
+        await new Promise((r) => setTimeout(r, 250));
+        view = await (await fetch(`${api.url}/v1/audits/${created.id}`)).json();
+      }
+      const reportResponse = await fetch(`${api.url}/v1/audits/${created.id}/report`);
+      const report = await reportResponse.json();
+      assert.equal(reportResponse.status, 200, JSON.stringify(report));
+      assert.equal(report.images.total, 8, JSON.stringify(report.images));
+      assert.equal(report.provenance.dataset.images, 8);
+    } finally {
+      await shards?.stop();
+      await api.stop();
+    }
   },
 });
