@@ -216,6 +216,34 @@ export const Page: FC = () => (
             <pre id="report-json" class="json"></pre>
           </details>
         </section>
+
+        <section id="audits-panel" class="panel" aria-labelledby="audits-title">
+          <h2 id="audits-title">Audits</h2>
+          <p class="muted">
+            An audit runs a plan of attacks over a labelled image set in the background and writes a report.
+          </p>
+          <div class="run-row">
+            <button type="button" id="audit-sample" class="secondary">Audit the sample set</button>
+            <p id="audit-status" role="status" class="muted">
+              24 Fashion-MNIST images with the selected model: FGSM and 5-step PGD.
+            </p>
+          </div>
+          <div class="table-wrap">
+            <table id="audits" aria-live="polite">
+              <thead>
+                <tr>
+                  <th scope="col">audit</th>
+                  <th scope="col">model</th>
+                  <th scope="col">status</th>
+                  <th scope="col">progress</th>
+                  <th scope="col">report</th>
+                </tr>
+              </thead>
+              <tbody></tbody>
+            </table>
+          </div>
+          <p id="audits-empty" class="muted">No audits yet.</p>
+        </section>
       </main>
     </body>
   </html>
