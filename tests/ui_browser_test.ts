@@ -2,8 +2,8 @@
 /**
  * The web UI at `/` in headless Chromium (puppeteer-core + Debian's chromium): choose a model, upload a
  * fixture image, run a check, and compare what the page shows with the API's report for the same
- * request (same bytes, same options, same seed); a sample in two clicks on a phone width; a bad file's
- * error in words. Screenshots go to tests/.cache/ (ui-desktop.png, ui-phone.png, ui-error.png).
+ * request (same bytes, same options, same seed); a sample in two clicks on a phone width; an audit of the
+ * sample set started from the page; a bad file's error in words. Screenshots go to tests/.cache/ (ui-desktop.png, ui-phone.png, ui-error.png).
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "puppeteer-core";
@@ -40,7 +40,7 @@ async function runCheck(page: Page): Promise<void> {
 const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? "");
 
 Deno.test({
-  name: "web UI in headless Chromium: upload and check, a sample in two clicks, keyboard, API key, a bad file",
+  name: "web UI in headless Chromium: upload and check, a sample in two clicks, keyboard, API key, audits, a bad file",
   ignore: !hasChromium,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -196,18 +196,61 @@ Deno.test({
           const { page } = await openPage(browser, server.url, { width: 1280, height: 800 });
           const sent: (string | undefined)[] = [];
           page.on("request", (r) => void (r.url().endsWith("/v1/models") && sent.push(r.headers()["authorization"])));
+          const auditsListed = page.waitForRequest((r) =>
+            r.url().endsWith("/v1/audits") && r.headers()["authorization"] === "Bearer rk_test_123"
+          );
           await page.click("#key-box summary");
           await page.type("#api-key", "rk_test_123");
           await page.click("#key-save");
           await page.waitForFunction(() => /set/.test(document.getElementById("key-state")?.textContent ?? ""));
           await page.waitForFunction(() => !document.getElementById("model")?.hasAttribute("disabled"));
           assert.deepEqual(sent, ["Bearer rk_test_123"]);
+          await auditsListed; // the Audits panel reloads its list with the key too
           const stored = await page.evaluate(() => [sessionStorage.length, localStorage.length, document.cookie]);
           assert.deepEqual(stored, [1, 0, ""]);
           assert.equal(await page.$eval("#api-key", (e) => (e as HTMLInputElement).value), "", "the field is emptied");
           await page.close();
         },
       );
+
+      await t.step("audits: the sample set audited from the page, its progress as the API's, its report", async () => {
+        const { page, problems } = await openPage(browser, server.url, { width: 1280, height: 800 });
+        await page.select("#model", "fashion-cnn");
+        assert.match(await text(page, "#audits-empty"), /No audits yet/);
+        await page.click("#audit-sample");
+        const row = "#audits tbody tr[data-audit-id]";
+        await page.waitForSelector(row, { timeout: 5_000 });
+        const id = await page.$eval(row, (e) => (e as HTMLElement).dataset.auditId!);
+        // Bounded: the small plan takes a few seconds on two cores.
+        await page.waitForSelector(`${row}[data-status="done"] a.audit-report`, { timeout: 40_000 });
+        const view = await (await fetch(`${server.url}/v1/audits/${id}`)).json();
+        assert.equal(view.status, "done");
+        assert.equal(view.model.id, "fashion-cnn");
+        const shown = await page.$eval(`${row} .audit-counts`, (e) => ({ ...(e as HTMLElement).dataset }));
+        assert.deepEqual(shown, {
+          imagesDone: String(view.progress.images.done),
+          imagesTotal: String(view.progress.images.total),
+          shardsDone: String(view.progress.shards.done),
+          shardsTotal: String(view.progress.shards.total),
+        });
+        assert.equal(view.progress.images.total, 24, "the sample plan's subsample");
+        assert.match(await text(page, `${row} .audit-counts`), /24\/24 images/);
+        const report = await (await fetch(`${server.url}/v1/audits/${id}/report`)).json();
+        const clean = `${(100 * report.clean.accuracy.rate).toFixed(1)}%`;
+        const opened = browser.waitForTarget((t) => t.url().endsWith(`/v1/audits/${id}/report.html`), {
+          timeout: 10_000,
+        });
+        await page.click(`${row} a.audit-report`);
+        const tab = await (await opened).page();
+        assert.ok(tab, "the report opened in a tab");
+        await tab.waitForSelector('[data-metric="clean"]');
+        assert.equal(await text(tab, '[data-metric="clean"]'), clean);
+        assert.ok((await text(tab, "body")).includes(clean));
+        await page.screenshot({ path: new URL("ui-audits.png", CACHE_DIR).pathname, fullPage: true });
+        assert.deepEqual(problems, []);
+        await tab.close();
+        await page.close();
+      });
 
       await t.step("a file that is not an image: the API's error in words", async () => {
         const bad = await Deno.makeTempFile({ suffix: ".png" });
