@@ -223,11 +223,14 @@ export const Page: FC = () => (
             An audit runs a plan of attacks over a labelled image set in the background and writes a report.
           </p>
           <div class="run-row">
-            <button type="button" id="audit-sample" class="secondary">Audit the sample set</button>
-            <p id="audit-status" role="status" class="muted">
-              24 Fashion-MNIST images with the selected model: FGSM and 5-step PGD.
-            </p>
+            <button type="button" id="audit-sample" class="secondary" aria-describedby="audit-sample-hint">
+              Audit the sample set
+            </button>
+            <p id="audit-status" role="status" class="muted"></p>
           </div>
+          <small id="audit-sample-hint">
+            24 images of the builtin Fashion-MNIST sample with the selected model: FGSM and 5-step PGD.
+          </small>
           <div class="table-wrap">
             <table id="audits" aria-live="polite">
               <thead>

@@ -4,7 +4,16 @@
  * second through GET /v1/audits/{id}), a link to each finished one's HTML report, and a button that
  * audits the selected model on the builtin sample with a small plan, so a newcomer sees one finish.
  */
-import { auditReportHtml, type AuditView, describeError, getAudit, listAudits, startAudit, storedKey } from "./api.ts";
+import {
+  ApiError,
+  auditReportHtml,
+  type AuditView,
+  describeError,
+  getAudit,
+  listAudits,
+  startAudit,
+  storedKey,
+} from "./api.ts";
 
 /** Small enough to finish in seconds on a laptop: 24 images, FGSM and 5-step PGD, no minimal ε. */
 export const SAMPLE_PLAN = {
@@ -136,7 +145,9 @@ export async function loadAudits(): Promise<void> {
     for (const view of audits) views.set(view.id, view);
     byId("audit-status").textContent = "";
   } catch (error) {
-    byId("audit-status").textContent = describeError(error);
+    const unavailable = error instanceof ApiError && error.code === "audits_unavailable";
+    byId<HTMLButtonElement>("audit-sample").disabled = unavailable;
+    byId("audit-status").textContent = unavailable ? "This server runs without audits." : describeError(error);
   }
   render();
   schedule();
