@@ -235,6 +235,7 @@ Deno.test({
         });
         assert.equal(view.progress.images.total, 24, "the sample plan's subsample");
         assert.match(await text(page, `${row} .audit-counts`), /24\/24 images/);
+        assert.equal(await text(page, "#audit-status"), `Audit ${id.slice(0, 8)}: done.`);
         const report = await (await fetch(`${server.url}/v1/audits/${id}/report`)).json();
         const clean = `${(100 * report.clean.accuracy.rate).toFixed(1)}%`;
         const opened = browser.waitForTarget((t) => t.url().endsWith(`/v1/audits/${id}/report.html`), {

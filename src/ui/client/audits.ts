@@ -123,7 +123,10 @@ async function poll(): Promise<void> {
   polling = undefined;
   const unfinished = [...views.values()].filter((v) => !FINISHED.has(v.status));
   try {
-    for (const view of await Promise.all(unfinished.map((v) => getAudit(v.id)))) views.set(view.id, view);
+    for (const view of await Promise.all(unfinished.map((v) => getAudit(v.id)))) {
+      views.set(view.id, view);
+      if (FINISHED.has(view.status)) byId("audit-status").textContent = `Audit ${view.id.slice(0, 8)}: ${view.status}.`;
+    }
   } catch (error) {
     byId("audit-status").textContent = describeError(error);
   }
