@@ -2,11 +2,13 @@
 /**
  * The web UI at `/` in headless Chromium (puppeteer-core + Debian's chromium): choose a model, upload a
  * fixture image, run a check, and compare what the page shows with the API's report for the same
- * request (same bytes, same options, same seed); a sample in two clicks on a phone width; a bad file's
- * error in words. Screenshots go to tests/.cache/ (ui-desktop.png, ui-phone.png, ui-error.png).
+ * request (same bytes, same options, same seed); a sample in two clicks on a phone width; an audit of the
+ * sample set started from the page (and, on a server with API keys, with the pasted key, its report opened as a
+ * blob); a bad file's error in words. Screenshots go to tests/.cache/ (ui-desktop.png, ui-phone.png, ui-error.png).
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "puppeteer-core";
+import { sha256Hex } from "../src/ops/api_keys.ts";
 import { errorOf, multipartRequest, startTestServer, type TestServer } from "./support/server.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -39,8 +41,17 @@ async function runCheck(page: Page): Promise<void> {
 
 const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? "");
 
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+];
+
 Deno.test({
-  name: "web UI in headless Chromium: upload and check, a sample in two clicks, keyboard, API key, a bad file",
+  name: "web UI in headless Chromium: upload and check, a sample in two clicks, keyboard, API key, audits, a bad file",
   ignore: !hasChromium,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -49,14 +60,7 @@ Deno.test({
     const { default: puppeteer } = await import("puppeteer-core");
     const browser = await puppeteer.launch({
       executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-      ],
+      args: CHROMIUM_ARGS,
     });
     await Deno.mkdir(CACHE_DIR, { recursive: true });
     try {
@@ -196,18 +200,62 @@ Deno.test({
           const { page } = await openPage(browser, server.url, { width: 1280, height: 800 });
           const sent: (string | undefined)[] = [];
           page.on("request", (r) => void (r.url().endsWith("/v1/models") && sent.push(r.headers()["authorization"])));
+          const auditsListed = page.waitForRequest((r) =>
+            r.url().endsWith("/v1/audits") && r.headers()["authorization"] === "Bearer rk_test_123"
+          );
           await page.click("#key-box summary");
           await page.type("#api-key", "rk_test_123");
           await page.click("#key-save");
           await page.waitForFunction(() => /set/.test(document.getElementById("key-state")?.textContent ?? ""));
           await page.waitForFunction(() => !document.getElementById("model")?.hasAttribute("disabled"));
           assert.deepEqual(sent, ["Bearer rk_test_123"]);
+          await auditsListed; // the Audits panel reloads its list with the key too
           const stored = await page.evaluate(() => [sessionStorage.length, localStorage.length, document.cookie]);
           assert.deepEqual(stored, [1, 0, ""]);
           assert.equal(await page.$eval("#api-key", (e) => (e as HTMLInputElement).value), "", "the field is emptied");
           await page.close();
         },
       );
+
+      await t.step("audits: the sample set audited from the page, its progress as the API's, its report", async () => {
+        const { page, problems } = await openPage(browser, server.url, { width: 1280, height: 800 });
+        await page.select("#model", "fashion-cnn");
+        assert.match(await text(page, "#audits-empty"), /No audits yet/);
+        await page.click("#audit-sample");
+        const row = "#audits tbody tr[data-audit-id]";
+        await page.waitForSelector(row, { timeout: 5_000 });
+        const id = await page.$eval(row, (e) => (e as HTMLElement).dataset.auditId!);
+        // Bounded: the small plan takes a few seconds on two cores.
+        await page.waitForSelector(`${row}[data-status="done"] a.audit-report`, { timeout: 40_000 });
+        const view = await (await fetch(`${server.url}/v1/audits/${id}`)).json();
+        assert.equal(view.status, "done");
+        assert.equal(view.model.id, "fashion-cnn");
+        const shown = await page.$eval(`${row} .audit-counts`, (e) => ({ ...(e as HTMLElement).dataset }));
+        assert.deepEqual(shown, {
+          imagesDone: String(view.progress.images.done),
+          imagesTotal: String(view.progress.images.total),
+          shardsDone: String(view.progress.shards.done),
+          shardsTotal: String(view.progress.shards.total),
+        });
+        assert.equal(view.progress.images.total, 24, "the sample plan's subsample");
+        assert.match(await text(page, `${row} .audit-counts`), /24\/24 images/);
+        assert.equal(await text(page, "#audit-status"), `Audit ${id.slice(0, 8)}: done.`);
+        const report = await (await fetch(`${server.url}/v1/audits/${id}/report`)).json();
+        const clean = `${(100 * report.clean.accuracy.rate).toFixed(1)}%`;
+        const opened = browser.waitForTarget((t) => t.url().endsWith(`/v1/audits/${id}/report.html`), {
+          timeout: 10_000,
+        });
+        await page.click(`${row} a.audit-report`);
+        const tab = await (await opened).page();
+        assert.ok(tab, "the report opened in a tab");
+        await tab.waitForSelector('[data-metric="clean"]');
+        assert.equal(await text(tab, '[data-metric="clean"]'), clean);
+        assert.ok((await text(tab, "body")).includes(clean));
+        await page.screenshot({ path: new URL("ui-audits.png", CACHE_DIR).pathname, fullPage: true });
+        assert.deepEqual(problems, []);
+        await tab.close();
+        await page.close();
+      });
 
       await t.step("a file that is not an image: the API's error in words", async () => {
         const bad = await Deno.makeTempFile({ suffix: ".png" });
@@ -230,6 +278,64 @@ Deno.test({
     } finally {
       await browser.close();
       await server.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "web UI with API keys: the Audits panel sends the pasted key (list, start, poll, the report)",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "robustcheck-ui-keys-" });
+    const keysFile = `${dir}/keys.json`;
+    const entry = async (id: string, scopes: string[]) => ({ id, sha256: await sha256Hex(`k-${id}`), scopes });
+    await Deno.writeTextFile(
+      keysFile,
+      JSON.stringify({ keys: [await entry("read", ["read"]), await entry("admin", ["admin"])] }),
+    );
+    const server = await startTestServer({ ROBUSTCHECK_API_KEYS_FILE: keysFile });
+    const { default: puppeteer } = await import("puppeteer-core");
+    const browser = await puppeteer.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1280, height: 800 });
+      await page.goto(server.url, { waitUntil: "networkidle0" });
+      await page.waitForFunction(() => /HTTP 401/.test(document.getElementById("audit-status")?.textContent ?? ""));
+      const useKey = async (key: string) => {
+        await page.evaluate(() => (document.getElementById("key-box") as HTMLDetailsElement).open = true);
+        await page.type("#api-key", key);
+        await page.click("#key-save");
+        await page.waitForSelector('#model option[value="fashion-cnn"]');
+      };
+      await useKey("k-read");
+      await page.waitForFunction(() => document.getElementById("audit-status")?.textContent === "");
+      await page.click("#audit-sample");
+      await page.waitForFunction(() => /HTTP 403/.test(document.getElementById("audit-status")?.textContent ?? ""));
+      assert.equal(await page.$$eval("#audits tbody tr", (els) => els.length), 0);
+
+      await useKey("k-admin");
+      await page.select("#model", "fashion-cnn");
+      await page.click("#audit-sample");
+      const row = "#audits tbody tr[data-audit-id]";
+      await page.waitForSelector(`${row}[data-status="done"] a.audit-report`, { timeout: 40_000 });
+      const id = await page.$eval(row, (e) => (e as HTMLElement).dataset.auditId!);
+      const auth = { headers: { authorization: "Bearer k-read" } };
+      assert.equal((await fetch(`${server.url}/v1/audits/${id}/report.html`)).status, 401, "the report needs a key");
+      const report = await (await fetch(`${server.url}/v1/audits/${id}/report`, auth)).json();
+      const clean = `${(100 * report.clean.accuracy.rate).toFixed(1)}%`;
+      // A plain link cannot carry the key: the page fetches the report with it and opens it as a blob.
+      const opened = browser.waitForTarget((t) => t.url().startsWith("blob:"), { timeout: 10_000 });
+      await page.click(`${row} a.audit-report`);
+      const tab = await (await opened).page();
+      assert.ok(tab, "the report opened in a tab");
+      await tab.waitForSelector('[data-metric="clean"]');
+      assert.equal(await text(tab, '[data-metric="clean"]'), clean);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -7,7 +7,7 @@
 const CLIENT_DIR = new URL("./client/", import.meta.url);
 
 /** The modules the browser may ask for (anything else under /ui/ is a 404). */
-export const CLIENT_MODULES: ReadonlySet<string> = new Set(["app", "api", "charts", "render"]);
+export const CLIENT_MODULES: ReadonlySet<string> = new Set(["app", "api", "audits", "charts", "render"]);
 
 type Ts = typeof import("typescript");
 let compiler: Promise<Ts> | null = null;

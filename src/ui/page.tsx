@@ -216,6 +216,37 @@ export const Page: FC = () => (
             <pre id="report-json" class="json"></pre>
           </details>
         </section>
+
+        <section id="audits-panel" class="panel" aria-labelledby="audits-title">
+          <h2 id="audits-title">Audits</h2>
+          <p class="muted">
+            An audit runs a plan of attacks over a labelled image set in the background and writes a report.
+          </p>
+          <div class="run-row">
+            <button type="button" id="audit-sample" class="secondary" aria-describedby="audit-sample-hint">
+              Audit the sample set
+            </button>
+            <p id="audit-status" role="status" class="muted"></p>
+          </div>
+          <small id="audit-sample-hint">
+            24 images of the builtin Fashion-MNIST sample with the selected model: FGSM and 5-step PGD.
+          </small>
+          <div class="table-wrap">
+            <table id="audits" aria-live="polite">
+              <thead>
+                <tr>
+                  <th scope="col">audit</th>
+                  <th scope="col">model</th>
+                  <th scope="col">status</th>
+                  <th scope="col">progress</th>
+                  <th scope="col">report</th>
+                </tr>
+              </thead>
+              <tbody></tbody>
+            </table>
+          </div>
+          <p id="audits-empty" class="muted">No audits yet.</p>
+        </section>
       </main>
     </body>
   </html>

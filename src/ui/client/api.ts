@@ -107,3 +107,42 @@ export function pngBlob(base64: string): Blob {
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
   return new Blob([bytes], { type: "image/png" });
 }
+
+/** What the page reads of an audit's view (`GET /v1/audits/{id}`). */
+export interface AuditView {
+  id: string;
+  status: "queued" | "running" | "done" | "failed" | "cancelled";
+  model: { id: string; version: number | null };
+  dataset: { images: number };
+  progress: {
+    images: { done: number; total: number };
+    shards: { done: number; total: number };
+    stagesMs: Record<string, number>;
+  };
+  etaSeconds: number | null;
+  error: string | null;
+  createdAt: string;
+  links: { self: string; html: string };
+}
+
+export const listAudits = () => call<{ audits: AuditView[] }>("/v1/audits");
+
+export const getAudit = (id: string) => call<AuditView>(`/v1/audits/${encodeURIComponent(id)}`);
+
+export function startAudit(body: Record<string, unknown>): Promise<AuditView> {
+  return call<AuditView>("/v1/audits", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+/** An audit's HTML report with the key (a plain link cannot send a Bearer token). */
+export async function auditReportHtml(path: string): Promise<Blob> {
+  const headers = new Headers();
+  const key = storedKey();
+  if (key) headers.set("Authorization", `Bearer ${key}`);
+  const response = await fetch(path, { headers });
+  if (!response.ok) throw new ApiError(response.status, "http_error", `HTTP ${response.status} for the report`);
+  return await response.blob();
+}

@@ -14,6 +14,7 @@ import {
   storedKey,
   storeKey,
 } from "./api.ts";
+import { auditSample, loadAudits } from "./audits.ts";
 import { round } from "./charts.ts";
 import { clearResult, renderReport, renderTopK, showError } from "./render.ts";
 
@@ -263,12 +264,16 @@ byId("key-form").addEventListener("submit", (event) => {
   input.value = "";
   showKeyState();
   loadModels();
+  loadAudits();
 });
 byId("key-clear").addEventListener("click", () => {
   storeKey(null);
   showKeyState();
 });
 
+byId("audit-sample").addEventListener("click", () => auditSample(currentModel()?.id));
+
 showKeyState();
 showOptions();
 loadModels();
+loadAudits();
