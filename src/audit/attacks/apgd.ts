@@ -9,7 +9,7 @@ import { z } from "zod";
 import { apgd, estimateApgdCost } from "../../attacks/apgd.ts";
 import { serverDefaults } from "../../check/options.ts";
 import { DLR_MIN_CLASSES } from "../../../kernels/loss.ts";
-import type { AttackRunner, ResolvedAttack } from "./types.ts";
+import { type AttackRunner, checkIterative, type ResolvedAttack } from "./types.ts";
 
 /** AutoAttack's standard budget: 100 steps, 1 restart (the check's PGD steps are used when lower). */
 const APGD_DEFAULT_STEPS = 100;
@@ -61,11 +61,7 @@ function apgdRunner<K extends "apgd-ce" | "apgd-dlr">(kind: K, loss: "ce" | "dlr
     stages: (a) => a.eps.length,
     cost: (a, images, gradientCost) =>
       a.eps.length * estimateApgdCost({ images, steps: a.steps, restarts: a.restarts, gradientCost }),
-    check(a, limits) {
-      if (a.steps > limits.maxSteps) return `maxSteps: ${a.id} steps ${a.steps} > ${limits.maxSteps}`;
-      if (a.restarts > limits.maxRestarts) return `maxRestarts: ${a.id} restarts ${a.restarts} > ${limits.maxRestarts}`;
-      return null;
-    },
+    check: checkIterative,
     async run(a, { classifier, pixels, labels, seedOf, signal }) {
       const out = [];
       for (const [k, eps] of a.eps.entries()) {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { estimatePgdCost, pgd } from "../../attacks/pgd.ts";
 import { serverDefaults } from "../../check/options.ts";
-import type { AttackRunner, ResolvedAttack } from "./types.ts";
+import { type AttackRunner, checkIterative, type ResolvedAttack } from "./types.ts";
 
 /** Madry et al.'s step size when none is given. */
 export const madryAlpha = (eps: number, steps: number): number => 2.5 * eps / steps;
@@ -76,11 +76,7 @@ export const pgdRunner: AttackRunner<PgdSpec, ResolvedPgd> = {
   stages: (a) => a.eps.length,
   cost: (a, images, gradientCost) =>
     a.eps.length * estimatePgdCost({ images, steps: a.steps, restarts: a.restarts, gradientCost }),
-  check(a, limits) {
-    if (a.steps > limits.maxSteps) return `maxSteps: ${a.id} steps ${a.steps} > ${limits.maxSteps}`;
-    if (a.restarts > limits.maxRestarts) return `maxRestarts: ${a.id} restarts ${a.restarts} > ${limits.maxRestarts}`;
-    return null;
-  },
+  check: checkIterative,
   async run(a, { classifier, pixels, labels, seedOf, signal }) {
     const out = [];
     for (const [k, eps] of a.eps.entries()) {

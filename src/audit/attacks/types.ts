@@ -65,3 +65,13 @@ export interface AttackRunner<
   /** Results indexed [ε index][image]. */
   run(attack: R, context: AttackContext): Promise<AttackSample[][]>;
 }
+
+/** The limits of an iterative attack (PGD, APGD): steps and restarts, naming the limit that is exceeded. */
+export function checkIterative(
+  a: { id: string; steps: number; restarts: number },
+  limits: { maxSteps: number; maxRestarts: number },
+): string | null {
+  if (a.steps > limits.maxSteps) return `maxSteps: ${a.id} steps ${a.steps} > ${limits.maxSteps}`;
+  if (a.restarts > limits.maxRestarts) return `maxRestarts: ${a.id} restarts ${a.restarts} > ${limits.maxRestarts}`;
+  return null;
+}
