@@ -736,6 +736,12 @@ def speed_cases():
     # Pixels straight into 2x2/2 windows: many windows hold two or more equal maxima.
     seq_case("maxpool_tiles_ties", nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(1, 2, 2)), c=1, pixels=tied)
     seq_case("maxpool_tiles_ties_opset9", nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(1, 2, 2)), c=1, pixels=tied, opset=9)
+    # Relu straight into MaxPool (the Relu mask moves to the pooled size): a 1x1 Conv of quantized
+    # pixels ties windows at positive values and at zero, tiled, overlapping and at opset 9.
+    relu_pool = lambda pool: nn.Sequential(nn.Conv2d(1, 4, 1), nn.ReLU(), pool, nn.Conv2d(4, 2, 2))
+    seq_case("relu_maxpool_tiles_ties", relu_pool(nn.MaxPool2d(2)), c=1, pixels=tied)
+    seq_case("relu_maxpool_overlap_ties", relu_pool(nn.MaxPool2d(3, 1, padding=1)), c=1, pixels=tied)
+    seq_case("relu_maxpool_ties_opset9", relu_pool(nn.MaxPool2d(2)), c=1, pixels=tied, opset=9)
     # 3x3/3 windows on 9x10 after a 3x3 Conv (7x8): one row and two columns beyond the last window.
     seq_case("maxpool_tiles_remainder", nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(3)), h=9, w=10)
     seq_case("avgpool_tiles", nn.Sequential(nn.Conv2d(3, 4, 3), nn.AvgPool2d(2), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.AvgPool2d(1),
