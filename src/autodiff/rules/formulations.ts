@@ -20,6 +20,12 @@ export interface Formulations {
    */
   stridedConv: "subPixel" | "transpose";
   /**
+   * Strided depthwise 2-D Conv (one channel per group): "dilate" inserts zeros into ∂y and runs the
+   * stride-1 depthwise Conv with the flipped kernel; "transpose" is the grouped ConvTranspose.
+   * Takes precedence over `stridedConv` for those Convs.
+   */
+  stridedDepthwise: "dilate" | "transpose";
+  /**
    * MaxPool "mask" formulation: "argmax" takes ArgMax of the window values; "compare" takes ArgMax
    * of (window value == pooled max) — the same element, two more full-size passes.
    */
@@ -37,6 +43,7 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = {
   // Measured slower than ConvTranspose on both CPU backends (ResNet-18, MobileNetV2): the phase
   // Conv does s²·⌈K/s⌉² instead of K² multiply-adds per ∂y element, and DepthToSpace is a copy.
   stridedConv: "transpose",
+  stridedDepthwise: "dilate",
   maskPool: "argmax",
   maxPoolSpread: "unpool",
 };
