@@ -35,6 +35,7 @@ export function variantsFor(backend: "wasm" | "native"): Variant[] {
         stridedConv: "transpose",
         maskPool: "compare",
         maxPoolSpread: "scatter",
+        stridedDepthwise: "transpose",
       },
     },
     { name: "service", formulations: service },
@@ -43,6 +44,7 @@ export function variantsFor(backend: "wasm" | "native"): Variant[] {
     { name: "tiled MaxPool: generic", formulations: { ...service, tiledMaxPool: "generic" } },
     { name: "tiled AveragePool: generic", formulations: { ...service, tiledAveragePool: "generic" } },
     { name: "strided Conv: subPixel", formulations: { ...service, stridedConv: "subPixel" } },
+    { name: "strided depthwise: transpose", formulations: { ...service, stridedDepthwise: "transpose" } },
     { name: "MaxPool mode: mask", maxPool: "mask", formulations: service },
     { name: "MaxPool spread: scatter", formulations: { ...service, maxPoolSpread: "scatter" } },
   ];
