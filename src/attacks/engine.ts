@@ -15,15 +15,8 @@
  * Without `isAdversarial`, all rows run all `steps` and no final forward is made.
  *
  * Cancellation: `signal` is checked before every classifier batch; an aborted descent throws its reason.
- *
- * Unrolled chunks: when the gradient source is a classifier's own gradient with an unrolled L∞ step graph
- * (`Classifier.unrolledLinfSteps`) for this loss, the norm is L∞, at least k steps remain and at most `maxRows` rows
- * are active, k steps of all active rows run as one batch, and the loop above is then replayed on its iterates and
- * logits. The graph computes the same float32 steps (unroll.ts) and rows do not interact, so the outcome is the same
- * as the loop's; rows that succeed inside a chunk have computed a few steps for nothing, and `evaluations` counts
- * what the loop would have spent.
  */
-import type { Classifier, LossKind, UnrolledLinfSteps } from "../model/classifier.ts";
+import type { Classifier, LossKind } from "../model/classifier.ts";
 import type { NormStrategy } from "./norms.ts";
 import { emptyEvaluations, type Evaluations } from "./cost.ts";
 
@@ -37,8 +30,6 @@ export interface GradientSource {
     labels: Int32Array,
     loss: LossKind,
   ): Promise<{ grad: Float32Array; logits: Float32Array | null }>;
-  /** The classifier's k steps in one run, when this source is its plain gradient (see the module doc). */
-  readonly unrolledLinfSteps?: UnrolledLinfSteps;
 }
 
 /** Uses the classifier's own gradient (exact or SPSA, whatever it provides). */
@@ -49,7 +40,6 @@ export function classifierGradient(classifier: Classifier): GradientSource {
       const r = await classifier.gradient(pixels, rows, labels, loss);
       return { grad: r.grad, logits: r.logits };
     },
-    unrolledLinfSteps: classifier.unrolledLinfSteps,
   };
 }
 
@@ -103,41 +93,6 @@ export function gather(src: Float32Array, rows: readonly number[], size: number)
   return out;
 }
 
-/** One run of the unrolled graph: k iterates and logits of the rows that were active at `start`. */
-interface Chunk {
-  start: number;
-  /** Row → its index in the chunk's batch. */
-  index: Map<number, number>;
-  iterates: Float32Array[];
-  logits: Float32Array[];
-}
-
-async function runChunk(
-  p: DescentProblem,
-  unrolled: UnrolledLinfSteps,
-  start: number,
-  active: number[],
-  xa: Float32Array,
-): Promise<Chunk> {
-  const size = xa.length / active.length;
-  const origin = gather(p.origin, active, size);
-  const eps = Float64Array.from(active, (r) => p.eps[r]);
-  // The ε-ball ∩ [0,1] as the loop's own projection computes it: of −∞ and +∞.
-  const lower = p.norm.project(new Float32Array(xa.length).fill(-Infinity), origin, eps);
-  const upper = p.norm.project(new Float32Array(xa.length).fill(Infinity), origin, eps);
-  // The loop's step is ±fround(α) (or 0) per element; descending for targeted attacks.
-  const alpha = Float32Array.from(active, (r) => (p.targeted ? -1 : 1) * Math.fround(p.alpha[r]));
-  const { iterates, logits } = await unrolled.run({
-    pixels: xa,
-    batch: active.length,
-    labels: Int32Array.from(active, (r) => p.gradientLabels[r]),
-    alpha,
-    lower,
-    upper,
-  });
-  return { start, index: new Map(active.map((r, i) => [r, i])), iterates, logits };
-}
-
 export async function descend(p: DescentProblem): Promise<DescentOutcome> {
   const rows = p.eps.length;
   const size = p.origin.length / rows;
@@ -148,9 +103,6 @@ export async function descend(p: DescentProblem): Promise<DescentOutcome> {
   const x = p.start.slice();
   const finalLogits = new Float32Array(rows * classes).fill(NaN);
   let active = Array.from({ length: rows }, (_, r) => r);
-  const candidate = p.gradient.unrolledLinfSteps;
-  const unrolled = p.norm.name === "linf" && candidate?.loss === p.loss ? candidate : undefined;
-  let chunk: Chunk | null = null;
 
   for (let t = 0; t <= p.steps && active.length > 0; t++) {
     p.signal?.throwIfAborted();
@@ -158,15 +110,7 @@ export async function descend(p: DescentProblem): Promise<DescentOutcome> {
     const last = t === p.steps;
     let grad: Float32Array | null = null;
     let logits: Float32Array | null = null;
-    if (chunk && t >= chunk.start + chunk.iterates.length) chunk = null;
-    if (!last && !chunk && unrolled && p.steps - t >= unrolled.steps && active.length <= unrolled.maxRows) {
-      chunk = await runChunk(p, unrolled, t, active, xa);
-    }
-    if (chunk) {
-      const { index } = chunk;
-      logits = gather(chunk.logits[t - chunk.start], active.map((r) => index.get(r)!), classes);
-      for (const r of active) evaluations[p.groups[r]].gradientRows += p.gradient.rowsPerRow;
-    } else if (!last) {
+    if (!last) {
       const labels = Int32Array.from(active, (r) => p.gradientLabels[r]);
       ({ grad, logits } = await p.gradient.compute(xa, active.length, labels, p.loss));
       for (const r of active) evaluations[p.groups[r]].gradientRows += p.gradient.rowsPerRow;
@@ -193,21 +137,14 @@ export async function descend(p: DescentProblem): Promise<DescentOutcome> {
         }
       });
     }
-    if (last || (!grad && !chunk)) break;
+    if (last || !grad) break;
+    const gradNow = grad;
 
     const keep: number[] = [];
     active.forEach((r, i) => {
       if (success[p.groups[r]] === null) keep.push(i);
     });
     if (keep.length === 0) break;
-    if (chunk) {
-      const { index, start } = chunk;
-      active = keep.map((i) => active[i]);
-      const next = chunk.iterates[t - start];
-      for (const r of active) x.set(next.subarray(index.get(r)! * size, (index.get(r)! + 1) * size), r * size);
-      continue;
-    }
-    const gradNow = grad!;
     const sign = p.targeted ? -1 : 1;
     const g = new Float32Array(keep.length * size);
     const cur = new Float32Array(keep.length * size);

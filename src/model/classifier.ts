@@ -24,29 +24,6 @@ export interface GradientResult {
 }
 
 /**
- * `steps` L∞ PGD steps in one session run (src/autodiff/unroll.ts), built at load where measured
- * faster than `steps` gradient runs: for one loss and batches of at most `maxRows` rows.
- */
-export interface UnrolledLinfSteps {
-  readonly loss: LossKind;
-  readonly steps: number;
-  readonly maxRows: number;
-  /**
-   * From iterate `pixels` ([batch, C, H, W]): x_{t+1} = min(upper, max(lower, x_t + alpha·sign(∂loss/∂x_t))) with
-   * `alpha` one float32 step per row (negative to descend, for targeted attacks) and `lower`/`upper` the ε-ball ∩
-   * [0,1] ([batch, C, H, W]). `iterates[t]` = x_{t+1} and `logits[t]` = the logits at x_t, t = 0 … steps − 1.
-   */
-  run(request: {
-    pixels: Float32Array;
-    batch: number;
-    labels: Int32Array;
-    alpha: Float32Array;
-    lower: Float32Array;
-    upper: Float32Array;
-  }): Promise<{ iterates: Float32Array[]; logits: Float32Array[] }>;
-}
-
-/**
  * The one shape the service needs from a model. Pixels are always NCHW float32 in [0,1] at the
  * model's input size; preprocessing (scale, mean/std, layout) happens behind this interface.
  */
@@ -64,6 +41,4 @@ export interface Classifier {
     labels: Int32Array,
     loss: LossKind,
   ): Promise<GradientResult>;
-  /** Present when the model has an unrolled L∞ step graph (the attack engine then runs chunks of steps). */
-  readonly unrolledLinfSteps?: UnrolledLinfSteps;
 }

@@ -8,13 +8,11 @@ import {
   type GradientResult,
   LOSS_KINDS,
   type LossKind,
-  type UnrolledLinfSteps,
 } from "../model/classifier.ts";
 import type { InferenceEngine, SessionHandle } from "./engine.ts";
 import type { TensorPayload, ValueInfo } from "./protocol.ts";
 import { spsaSamples } from "../model/gradient_cost.ts";
 import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient } from "./spsa.ts";
-import { type UnrollPlan, unrollPlan } from "./unroll_plan.ts";
 
 /** Raised when a model and its manifest disagree; names the field at fault. */
 export class ModelSpecError extends Error {}
@@ -27,8 +25,6 @@ export interface GradientInfo {
   reason?: string;
   /** Milliseconds spent deriving each loss's gradient model (all are built at load). */
   buildMs: Partial<Record<LossKind, number>>;
-  /** The unrolled L∞ step graph PGD runs in chunks (absent when not built: see unroll_plan.ts). */
-  unrolled?: { loss: LossKind; steps: number; maxRows: number; buildMs: number };
 }
 
 export interface OnnxClassifier extends Classifier {
@@ -43,8 +39,6 @@ export interface LoadClassifierOptions {
   manifest: Manifest;
   modelBytes: Uint8Array;
   sha256: string;
-  /** Overrides the unrolled-steps plan of unroll_plan.ts (false: none; benchmarks and tests). */
-  unroll?: UnrollPlan | false;
 }
 
 /** Creates the forward session, checks it against the manifest, and derives the gradient graph. */
@@ -82,16 +76,13 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   // Every loss's gradient graph is derived now, at load, in a Worker: the gradient mode is fixed
   // from here on and the request path never builds (or races to build) a session.
   const gradientSessions = new Map<LossKind, SessionHandle>();
-  let unrolledSession: SessionHandle | undefined;
   const maxPool = engine.backend === "webgpu" ? "mask" : "indices";
-  const plan = options.unroll ?? unrollPlan(engine.backend, manifest, modelBytes.length);
   const derived = await engine.deriveGradients({
     bytes: modelBytes,
     spec: { input, output },
     // A model with too few classes for DLR gets no DLR graph (asking for it is a TooFewClassesError).
     losses: LOSS_KINDS.filter((loss) => loss !== "dlr" || manifest.labels.length >= DLR_MIN_CLASSES),
     maxPool,
-    ...(plan ? { unroll: { loss: plan.loss, steps: plan.steps } } : {}),
   });
   if (derived.ok) {
     try {
@@ -113,15 +104,6 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     gradientInfo.mode = "spsa";
     gradientInfo.unsupported = derived.unsupported;
     gradientInfo.reason = derived.reason;
-  }
-  if (plan && derived.ok && derived.unrolled && gradientInfo.mode === "exact") {
-    const { loss, steps, bytes, buildMs } = derived.unrolled;
-    try {
-      unrolledSession = await engine.createSession(bytes);
-      gradientInfo.unrolled = { loss, steps, maxRows: plan.maxRows, buildMs };
-    } catch {
-      // An optimisation only: PGD keeps its single-step loop.
-    }
   }
 
   async function gradient(
@@ -173,10 +155,6 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     };
   }
 
-  const unrolledLinfSteps = unrolledSession && gradientInfo.unrolled
-    ? unrolledRunner(unrolledSession, gradientInfo.unrolled, { maxBatch, pixelDims: [channels, height, width] })
-    : undefined;
-
   return {
     manifest,
     sha256: options.sha256,
@@ -187,53 +165,8 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     maxBatch,
     logits,
     gradient,
-    ...(unrolledLinfSteps ? { unrolledLinfSteps } : {}),
     async release() {
-      const all = [forward, ...gradientSessions.values(), ...(unrolledSession ? [unrolledSession] : [])];
-      await Promise.all(all.map((s) => s.release()));
-    },
-  };
-}
-
-/** Runs the unrolled graph (src/autodiff/unroll.ts) in session-sized batches. */
-function unrolledRunner(
-  session: SessionHandle,
-  { loss, steps, maxRows }: { loss: LossKind; steps: number; maxRows: number },
-  { maxBatch, pixelDims }: { maxBatch: number; pixelDims: number[] },
-): UnrolledLinfSteps {
-  const size = pixelDims.reduce((a, b) => a * b, 1);
-  const iterateNames = Array.from({ length: steps }, (_, t) => `x_${t + 1}`);
-  const logitNames = Array.from({ length: steps }, (_, t) => `logits_${t}`);
-  return {
-    loss,
-    steps,
-    maxRows,
-    async run({ pixels, batch, labels, alpha, lower, upper }) {
-      checkPixels(pixels, batch, size);
-      const parts: Record<string, TensorPayload>[] = [];
-      for (let start = 0; start < batch; start += maxBatch) {
-        const n = Math.min(maxBatch, batch - start);
-        const rows = (a: Float32Array): TensorPayload => ({
-          type: "float32",
-          data: a.slice(start * size, (start + n) * size),
-          dims: [n, ...pixelDims],
-        });
-        parts.push(
-          await session.run({
-            pixels: rows(pixels),
-            labels: {
-              type: "int64",
-              data: BigInt64Array.from(labels.subarray(start, start + n), (v) => BigInt(v)),
-              dims: [n],
-            },
-            alpha: { type: "float32", data: alpha.slice(start, start + n), dims: [n, 1, 1, 1] },
-            lower: rows(lower),
-            upper: rows(upper),
-          }, [...iterateNames, ...logitNames]),
-        );
-      }
-      const joined = (name: string) => concat(parts.map((p) => p[name].data as Float32Array));
-      return { iterates: iterateNames.map(joined), logits: logitNames.map(joined) };
+      await Promise.all([forward, ...gradientSessions.values()].map((s) => s.release()));
     },
   };
 }

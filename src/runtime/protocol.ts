@@ -32,21 +32,11 @@ export interface DeriveRequest {
   spec: GradientSpec;
   losses: readonly LossKind[];
   maxPool: MaxPoolMode;
-  /** Also build `steps` L∞ PGD steps of this loss's graph as one graph (src/autodiff/unroll.ts). */
-  unroll?: { loss: LossKind; steps: number };
-}
-
-/** The unrolled graph of a DeriveRequest's `unroll`. */
-export interface UnrolledSteps {
-  loss: LossKind;
-  steps: number;
-  bytes: Uint8Array;
-  buildMs: number;
 }
 
 /** Every loss's derived graph, or why the model has no exact gradient. */
 export type DerivedGradients =
-  | { ok: true; models: { loss: LossKind; bytes: Uint8Array; buildMs: number }[]; unrolled?: UnrolledSteps }
+  | { ok: true; models: { loss: LossKind; bytes: Uint8Array; buildMs: number }[] }
   | { ok: false; reason: string; unsupported: string[] };
 
 export type WorkerRequest =

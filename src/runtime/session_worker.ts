@@ -5,7 +5,6 @@
  */
 import type { InferenceSession, Tensor } from "onnxruntime-common";
 import { deriveGradientModel, formulationsFor, NotDifferentiableError } from "../autodiff/mod.ts";
-import { unrollLinfSteps } from "../autodiff/unroll.ts";
 import type {
   BackendChoice,
   BackendName,
@@ -15,7 +14,6 @@ import type {
   OrtLogLevel,
   SessionInfo,
   TensorPayload,
-  UnrolledSteps,
   WorkerReply,
   WorkerRequest,
 } from "./protocol.ts";
@@ -103,20 +101,14 @@ function describe(values: readonly InferenceSession.ValueMetadata[]): SessionInf
  */
 function derive(req: DeriveRequest): DerivedGradients {
   const models: { loss: DeriveRequest["losses"][number]; bytes: Uint8Array; buildMs: number }[] = [];
-  let unrolled: UnrolledSteps | undefined;
   try {
     for (const loss of req.losses) {
       // Backward formulations measured fastest on this backend (BENCHMARKS.md, section 3).
       const formulations = formulationsFor(backend);
       const derived = deriveGradientModel(req.bytes, req.spec, { loss, maxPool: req.maxPool, formulations });
       models.push({ loss, bytes: derived.bytes, buildMs: derived.buildMs });
-      if (req.unroll?.loss === loss) {
-        const start = performance.now();
-        const bytes = unrollLinfSteps(derived.bytes, req.unroll.steps);
-        unrolled = { loss, steps: req.unroll.steps, bytes, buildMs: performance.now() - start };
-      }
     }
-    return { ok: true, models, ...(unrolled ? { unrolled } : {}) };
+    return { ok: true, models };
   } catch (error) {
     return {
       ok: false,
@@ -170,9 +162,7 @@ self.onmessage = (event: MessageEvent<Envelope<WorkerRequest>>) => {
       const transfer = "outputs" in reply
         ? Object.values(reply.outputs).map((t) => t.data.buffer as ArrayBuffer)
         : "derived" in reply && reply.derived.ok
-        ? [...reply.derived.models, ...(reply.derived.unrolled ? [reply.derived.unrolled] : [])].map((m) =>
-          m.bytes.buffer as ArrayBuffer
-        )
+        ? reply.derived.models.map((m) => m.bytes.buffer as ArrayBuffer)
         : [];
       self.postMessage({ id, body: reply }, { transfer });
     },
