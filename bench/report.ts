@@ -4,7 +4,6 @@ import type { LatencySummary } from "./check_latency.ts";
 import type { Machine } from "./machine.ts";
 import type { FormulationCell } from "./formulations.ts";
 import type { KernelCell } from "./kernels.ts";
-import type { UnrollCell } from "./unroll.ts";
 import { markdownTable } from "./table.ts";
 import { ms, ratio } from "./stats.ts";
 
@@ -17,7 +16,6 @@ export interface BenchResults {
   latency: LatencySummary[];
   formulations: FormulationCell[];
   kernels: KernelCell[];
-  unroll: UnrollCell[];
   notes: string[];
 }
 
@@ -167,23 +165,6 @@ export function kernelTable(cells: KernelCell[]): string {
   );
 }
 
-export function unrollTable(cells: UnrollCell[]): string {
-  return markdownTable(
-    ["model", "backend", "batch", "steps", "loop ms", "unrolled ms", "unrolled / loop", "same iterate", "rounds"],
-    cells.map((c) => [
-      c.model,
-      c.backend,
-      String(c.batch),
-      String(c.steps),
-      ms(c.loopMs),
-      ms(c.unrolledMs),
-      ratio(c.ratio),
-      c.same ? "yes" : "**no**",
-      String(c.rounds),
-    ]),
-  );
-}
-
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   return `# Benchmarks
@@ -262,15 +243,32 @@ deterministic noisy image, interleaved; "same output" compares every value exact
 
 ${kernelTable(r.kernels)}
 
-## 5. k PGD steps in one graph
+## 5. k PGD steps in one graph (measured, removed)
 
-k L∞ steps (α = 0.01, ε = 0.03, random pixels) as one \`session.run\` of the unrolled graph
-(src/autodiff/unroll.ts: the gradient graph repeated k times with sign, step and clipping between
-copies) against the engine's way: k gradient runs with the step in JavaScript. Same Worker engines as
-section 1, interleaved. The unrolled graph is not used by src/attacks yet (see README, "Gradient
-graphs").
+Not rerun: a record of a measurement that led to removing the code. An unrolled graph (the gradient graph repeated k
+times with sign, step and ε-ball clipping between copies, one \`session.run\` for k L∞ steps, iterates identical to the
+loop) ran k = 5 or 10 steps 0.48–0.84× as long as k gradient runs at batch 1 and 0.62–1.35× at batch 16 (graph alone, same
+iterate). Wired into the attack engine (chunks of 5 steps for ≤ 4 rows, the loop replayed on the chunk's iterates so
+reports stayed byte-identical, golden test unchanged; branch p12-unroll, commit 05792be; measured by bench/unroll_service.ts of commit 7b81cf2) it lost in the service path,
+2026-12-01, two runs (load average 4.4–7.1 and 3.5–5.3 on the 2 cores), loop and unrolled classifiers interleaved on
+one engine, 10 fixture images per model, every pair of results equal:
 
-${unrollTable(r.unroll)}
+| work                            | wasm unrolled / loop | native unrolled / loop |
+| ------------------------------- | -------------------- | ---------------------- |
+| default per-image check         | 1.03–1.19×           | 0.97–1.40×             |
+| PGD-20 L∞, 1 row                | 1.00–1.42×           | 0.74–1.22×             |
+| PGD-20 L∞, 2–8 rows             | 1.11–1.66×           | 0.82–1.54×             |
+| PGD-20 L∞, 1 row, 224² models   | –                    | 1.50× (ResNet-18), 1.93× (MobileNetV2) |
+| load (shipped models)           | noisy (+0–370 ms)    | 1.55–2.23× (+50–150 ms) |
+| load + first run, 224² models   | +1.3 s / +1.8 s, +285 / +60 MiB | +0.1–0.7 s, +110–350 MiB |
+
+(Two values in a 224² row: ResNet-18 / MobileNetV2.) PGD alone at 1 row on native won on the two 1-channel CNNs
+(0.74–0.86×), but not inside the check: there a diagnostic run (native, 40 checks) measured the PGD stage 1.27× /
+1.93× and minimal ε 1.16× / 1.15× (fashion-cnn / fashion-cnn-robust). The engine stops each row at its first adversarial iterate; a chunk computes
+all k steps, and in the check most PGD and minimal-ε rounds on these models succeed within a few steps, so the round trips saved (a fraction of a millisecond per step at 28×28) are spent on discarded steps; at
+224² a step costs tens of milliseconds and a round trip is noise. Starting chunks only after k single steps measured no
+better (check 1.01–1.25×). An ONNX \`Loop\` with the success test inside the graph would not waste steps; it was not
+tried.
 
 ## Notes
 

@@ -1,12 +1,12 @@
 /**
- * `deno task bench [--write] [--images=N] [--no-torch] [--backends=wasm,native] [--sections=1,2,3,4,5] [--quick]`
+ * `deno task bench [--write] [--images=N] [--no-torch] [--backends=wasm,native] [--sections=1,2,3,4] [--quick]`
  *
  * 1. gradient cost (forward vs forward+gradient, batch 1 and 16) for the shipped CNNs, ResNet-18
  *    and MobileNetV2 on each backend, next to PyTorch eager;
  * 2. default-check latency over HTTP for each shipped model, next to the same check in PyTorch;
  * 3. backward formulations side by side (before / service / each alternative) per backend;
- * 4. squeezer kernels before / after;
- * 5. k PGD steps as one unrolled graph vs k gradient runs.
+ * 4. squeezer kernels before / after.
+ * (Section 5, k PGD steps in one unrolled graph, is a fixed record in report.ts: the code was removed.)
  * Prints markdown tables; `--write` rewrites BENCHMARKS.md (only with all sections). `--quick`
  * divides every time budget by 5, for a first look. Whole run: about 15 minutes.
  */
@@ -14,7 +14,6 @@ import { measureCheckLatency, startServers, stopServers, summarize } from "./che
 import { measureGradientCost, startEngines } from "./gradient_cost.ts";
 import { measureFormulations } from "./formulations.ts";
 import { measureKernels } from "./kernels.ts";
-import { measureUnroll } from "./unroll.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { type BenchModel, ensureImagenetModels, SHIPPED } from "./models.ts";
 import { type BenchResults, renderMarkdown } from "./report.ts";
@@ -45,7 +44,7 @@ export function parseArgs(argv: string[]): Args {
     quick: false,
     images: "30",
     backends: "wasm,native",
-    sections: "1,2,3,4,5",
+    sections: "1,2,3,4",
   };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, "").split("=", 2);
@@ -55,11 +54,11 @@ export function parseArgs(argv: string[]): Args {
     else if ((key === "images" || key === "backends" || key === "sections") && value) args[key] = value;
     else {
       throw new Error(
-        `unknown argument ${arg} (use --write, --no-torch, --quick, --images=N, --backends=wasm,native, --sections=1,2,3,4,5)`,
+        `unknown argument ${arg} (use --write, --no-torch, --quick, --images=N, --backends=wasm,native, --sections=1,2,3,4)`,
       );
     }
   }
-  if (args.write && args.sections !== "1,2,3,4,5") throw new Error("--write needs every section");
+  if (args.write && args.sections !== "1,2,3,4") throw new Error("--write needs every section");
   return args;
 }
 
@@ -136,17 +135,6 @@ async function main(): Promise<void> {
         log,
       });
     }
-    let unroll: Awaited<ReturnType<typeof measureUnroll>> = [];
-    if (sections.has("5")) {
-      log("5. unrolled PGD steps");
-      unroll = await measureUnroll(engines, {
-        models: [SHIPPED[0], SHIPPED[2]],
-        batches: [1, 16],
-        steps: [5, 10],
-        budgetMs: 3_000 * scale,
-        log,
-      });
-    }
     for (const engine of engines.values()) engine.close();
     const kernels = sections.has("4") ? (log("4. squeezer kernels"), measureKernels(4_000 * scale, log)) : [];
 
@@ -181,7 +169,6 @@ async function main(): Promise<void> {
       latency: latency.series.map(summarize),
       formulations,
       kernels,
-      unroll,
       notes,
     };
   } finally {
