@@ -92,7 +92,8 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
         dims: modelDims(1),
       },
     });
-    if (await forwardMs(forward, grey) < SMALL_FORWARD_MS) {
+    // A model that cannot run this probe (say a fixed batch other than 1) keeps every thread.
+    if (await forwardMs(forward, grey).catch(() => Infinity) < SMALL_FORWARD_MS) {
       threads = 1;
       const single = await engine.createSession(modelBytes, { threads });
       await forward.release();
