@@ -34,14 +34,19 @@ export function variantsFor(backend: "wasm" | "native"): Variant[] {
         tiledAveragePool: "generic",
         stridedConv: "transpose",
         maskPool: "compare",
+        maxPoolSpread: "scatter",
+        stridedDepthwise: "transpose",
       },
     },
     { name: "service", formulations: service },
     { name: "tiled MaxPool: tiles", formulations: { ...service, tiledMaxPool: "tiles" } },
+    { name: "tiled MaxPool: priority", formulations: { ...service, tiledMaxPool: "priority" } },
     { name: "tiled MaxPool: generic", formulations: { ...service, tiledMaxPool: "generic" } },
     { name: "tiled AveragePool: generic", formulations: { ...service, tiledAveragePool: "generic" } },
     { name: "strided Conv: subPixel", formulations: { ...service, stridedConv: "subPixel" } },
+    { name: "strided depthwise: transpose", formulations: { ...service, stridedDepthwise: "transpose" } },
     { name: "MaxPool mode: mask", maxPool: "mask", formulations: service },
+    { name: "MaxPool spread: scatter", formulations: { ...service, maxPoolSpread: "scatter" } },
   ];
 }
 

@@ -2,10 +2,12 @@
  * Where the time of a derived gradient graph goes, by ONNX op type (onnxruntime-node profiling).
  * Not part of `deno task bench`; a diagnostic for when fwd+grad / fwd is far above 2–3×:
  *
- *   deno run -A bench/profile_gradient.ts <model folder> [batch=16] [runs=3] [maxPool=indices|mask]
+ *   deno run -A bench/profile_gradient.ts <model folder> [batch=16] [runs=3] [maxPool=indices|mask] [threads=2]
+ *
+ * The gradient graph is derived with the native backend's formulations (formulationsFor("native")).
  */
 import * as ort from "onnxruntime-node";
-import { deriveGradientModel } from "../src/autodiff/mod.ts";
+import { deriveGradientModel, formulationsFor } from "../src/autodiff/mod.ts";
 import { parseManifest } from "../src/registry/load_manifest.ts";
 import { toModelInput } from "../kernels/preprocess.ts";
 import { markdownTable } from "./table.ts";
@@ -24,10 +26,11 @@ async function profile(
   bytes: Uint8Array,
   feeds: Record<string, ort.Tensor>,
   runs: number,
+  threads: number,
 ): Promise<Map<string, number>> {
   const dir = await Deno.makeTempDir({ prefix: "robustcheck-profile-" });
   const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: 2,
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     enableProfiling: true,
     profileFilePrefix: `${dir}/run`,
@@ -52,7 +55,8 @@ async function profile(
 }
 
 async function main(): Promise<void> {
-  const [dir, batchArg = "16", runsArg = "3", maxPool = "indices"] = Deno.args;
+  const [dir, batchArg = "16", runsArg = "3", maxPool = "indices", threadsArg = "2"] = Deno.args;
+  const threads = Number(threadsArg);
   if (maxPool !== "indices" && maxPool !== "mask") throw new Error(`maxPool must be indices or mask, not ${maxPool}`);
   if (!dir) throw new Error("usage: profile_gradient.ts <model folder> [batch] [runs]");
   const manifest = parseManifest(await Deno.readTextFile(`${dir}/manifest.json`), `${dir}/manifest.json`);
@@ -63,19 +67,33 @@ async function main(): Promise<void> {
   const { channels: c, height: h, width: w } = input;
   const pixels = Float32Array.from({ length: batch * c * h * w }, (_, i) => (i * 7919 % 1000) / 1000);
   const dims = input.layout === "NCHW" ? [batch, c, h, w] : [batch, h, w, c];
-  const fwd = await profile(bytes, {
-    [input.name]: new ort.Tensor("float32", toModelInput(pixels, { n: batch, spec: input }), dims),
-  }, runs);
-  const derived = deriveGradientModel(bytes, { input, output }, { loss: "ce", maxPool });
-  const grad = await profile(derived.bytes, {
-    pixels: new ort.Tensor("float32", pixels, [batch, c, h, w]),
-    labels: new ort.Tensor("int64", BigInt64Array.from({ length: batch }, () => 0n), [batch]),
-  }, runs);
+  const fwd = await profile(
+    bytes,
+    {
+      [input.name]: new ort.Tensor("float32", toModelInput(pixels, { n: batch, spec: input }), dims),
+    },
+    runs,
+    threads,
+  );
+  const derived = deriveGradientModel(bytes, { input, output }, {
+    loss: "ce",
+    maxPool,
+    formulations: formulationsFor("native"),
+  });
+  const grad = await profile(
+    derived.bytes,
+    {
+      pixels: new ort.Tensor("float32", pixels, [batch, c, h, w]),
+      labels: new ort.Tensor("int64", BigInt64Array.from({ length: batch }, () => 0n), [batch]),
+    },
+    runs,
+    threads,
+  );
   const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   const ops = [...new Set([...fwd.keys(), ...grad.keys()])].sort((a, b) => (grad.get(b) ?? 0) - (grad.get(a) ?? 0));
   console.log(
     `${dir} batch ${batch}: forward ${ms(total(fwd) / 1000)} ms, gradient graph ${ms(total(grad) / 1000)} ms ` +
-      `(kernel time, onnxruntime-node, 2 threads, MaxPool gradient via ${maxPool})`,
+      `(kernel time, onnxruntime-node, ${threads} threads, MaxPool gradient via ${maxPool})`,
   );
   console.log(markdownTable(
     ["op", "forward ms", "gradient graph ms", "share of gradient graph"],

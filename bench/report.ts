@@ -280,7 +280,7 @@ ${r.notes.length > 0 ? r.notes.map((n) => `- ${n}`).join("\n") : "- none"}
 deno task bench            # prints the tables (≈ ${Math.ceil(r.elapsedS / 60)} min here)
 deno task bench --write    # and rewrites BENCHMARKS.md
 deno task bench --images=5 --no-torch   # quick look
-deno run -A bench/profile_gradient.ts models/fashion-cnn 16   # gradient-graph time by op type (native)
+deno run -A bench/profile_gradient.ts models/fashion-cnn 16   # gradient-graph time by op type (native; args: batch runs maxPool threads)
 \`\`\`
 
 Needs Debian's \`/usr/bin/python3\` with torch, torchvision and onnx for the PyTorch columns and for

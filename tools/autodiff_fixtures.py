@@ -736,6 +736,12 @@ def speed_cases():
     # Pixels straight into 2x2/2 windows: many windows hold two or more equal maxima.
     seq_case("maxpool_tiles_ties", nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(1, 2, 2)), c=1, pixels=tied)
     seq_case("maxpool_tiles_ties_opset9", nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(1, 2, 2)), c=1, pixels=tied, opset=9)
+    # Relu straight into MaxPool (the Relu mask moves to the pooled size): a 1x1 Conv of quantized
+    # pixels ties windows at positive values and at zero, tiled, overlapping and at opset 9.
+    relu_pool = lambda pool: nn.Sequential(nn.Conv2d(1, 4, 1), nn.ReLU(), pool, nn.Conv2d(4, 2, 2))
+    seq_case("relu_maxpool_tiles_ties", relu_pool(nn.MaxPool2d(2)), c=1, pixels=tied)
+    seq_case("relu_maxpool_overlap_ties", relu_pool(nn.MaxPool2d(3, 1, padding=1)), c=1, pixels=tied)
+    seq_case("relu_maxpool_ties_opset9", relu_pool(nn.MaxPool2d(2)), c=1, pixels=tied, opset=9)
     # 3x3/3 windows on 9x10 after a 3x3 Conv (7x8): one row and two columns beyond the last window.
     seq_case("maxpool_tiles_remainder", nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(3)), h=9, w=10)
     seq_case("avgpool_tiles", nn.Sequential(nn.Conv2d(3, 4, 3), nn.AvgPool2d(2), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.AvgPool2d(1),
@@ -745,6 +751,17 @@ def speed_cases():
         nn.Conv2d(8, 6, 1, stride=2), nn.ReLU(),                        # downsample 1x1: 9 -> 5
         nn.Conv2d(6, 6, 3, stride=2, padding=1, groups=3), nn.ReLU(),   # grouped 3x3: 5 -> 3
         nn.Conv2d(6, 4, 2, stride=2, padding=1)), h=17, w=17)           # even kernel, K = s: 3 -> 2
+    # Strided depthwise Convs (MobileNet/EfficientNet downsampling) in every geometry the zero-insertion
+    # form must cut or pad: 3x3/2 pad 1 and pad 0, 4x4/2, 5x5/3, strides (2, 1), and a channel
+    # multiplier of 2 (not depthwise in the one-channel-per-group sense: stays ConvTranspose).
+    seq_case("depthwise_strided_mix", nn.Sequential(
+        nn.Conv2d(3, 6, 3, stride=2, padding=1, groups=3), nn.ReLU6(),     # multiplier 2: 17 -> 9
+        nn.Conv2d(6, 6, 3, stride=2, padding=1, groups=6), nn.ReLU6(),     # 9 -> 5
+        nn.Conv2d(6, 6, 3, stride=2, groups=6), nn.ReLU(),                 # pad 0: 5 -> 2
+        nn.Conv2d(6, 6, 1), nn.Upsample(scale_factor=5),                   # 2 -> 10
+        nn.Conv2d(6, 6, 4, stride=2, padding=1, groups=6), nn.ReLU(),      # even kernel: 10 -> 5
+        nn.Conv2d(6, 6, 5, stride=3, padding=2, groups=6),                 # 5 -> 2
+        nn.Conv2d(6, 6, 3, stride=(2, 1), padding=1, groups=6)), h=17, w=17)  # 2x2 -> 1x2
     seq_case("conv_strided_patchify", nn.Sequential(nn.Conv2d(3, 4, 4, stride=4), nn.ReLU(),
                                                     nn.Conv2d(4, 4, 3, stride=3, padding=2, groups=4)), h=18, w=18)
     seq_case("conv_strided_opset9", nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(),

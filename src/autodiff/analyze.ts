@@ -127,6 +127,13 @@ export function analyze(opts: AnalyzeOptions): Analysis {
     declared.set(vi.name ?? "", { shape: valueInfoShape(vi), elemType: vi.type?.tensor_type?.elem_type ?? 0 });
   }
 
+  const producers = new Map<string, NodeProto>();
+  const consumers = new Map<string, NodeProto[]>();
+  for (const node of [...opts.prelude, ...graph.node]) {
+    for (const name of node.output) if (name !== "") producers.set(name, node);
+    for (const name of node.input) if (name !== "") consumers.set(name, [...(consumers.get(name) ?? []), node]);
+  }
+
   for (const node of [...opts.prelude, ...graph.node]) {
     const op = node.op_type ?? "";
     const isActive = node.input.some((n) => n !== "" && active.has(n));
@@ -148,6 +155,8 @@ export function analyze(opts: AnalyzeOptions): Analysis {
         shapeCache.set(name, t);
         return t;
       },
+      producer: (name) => producers.get(name),
+      consumers: (name) => consumers.get(name) ?? [],
     };
     // A node downstream of a rejected one is only reported for its own reasons: failures that
     // stem from the unknown shapes of tainted inputs are not.

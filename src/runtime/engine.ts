@@ -1,4 +1,11 @@
-import type { BackendName, DerivedGradients, DeriveRequest, SessionInfo, TensorPayload } from "./protocol.ts";
+import type {
+  BackendName,
+  DerivedGradients,
+  DeriveRequest,
+  SessionInfo,
+  SessionOptions,
+  TensorPayload,
+} from "./protocol.ts";
 
 /** A loaded ONNX graph that can be run with named feeds. */
 export interface SessionHandle {
@@ -14,7 +21,7 @@ export interface InferenceEngine {
   readonly workers: number;
   /** Workers replaced after a crash or a hang since start (GET /readyz). */
   readonly restarts: number;
-  createSession(bytes: Uint8Array): Promise<SessionHandle>;
+  createSession(bytes: Uint8Array, options?: SessionOptions): Promise<SessionHandle>;
   /** Derives gradient graphs in a Worker, so a large model does not stall the main thread. */
   deriveGradients(request: DeriveRequest): Promise<DerivedGradients>;
   /** Terminates Worker `index` as a crash would (tests: in-flight work gets 503, the Worker is replaced). */

@@ -41,10 +41,35 @@ export interface LoadClassifierOptions {
   sha256: string;
 }
 
+/**
+ * A model whose batch-1 forward takes less than this (ms) with every thread runs its native
+ * sessions on one intra-op thread: its ops are too small to split, and a second spinning pool
+ * thread per session only competes for the cores (BENCHMARKS.md, "native-1t").
+ */
+export const SMALL_FORWARD_MS = 1;
+
+/**
+ * Median of `runs` batch-1 forward runs after one warm-up; a run over 10 × SMALL_FORWARD_MS ends
+ * it early (that model is not small), so a large model pays two forward passes at load, not six.
+ */
+async function forwardMs(session: SessionHandle, feed: () => Record<string, TensorPayload>, runs = 5): Promise<number> {
+  const fetches = session.info.outputs.map((o) => o.name);
+  await session.run(feed(), fetches);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await session.run(feed(), fetches);
+    const ms = performance.now() - start;
+    if (ms > 10 * SMALL_FORWARD_MS) return ms;
+    times.push(ms);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
+}
+
 /** Creates the forward session, checks it against the manifest, and derives the gradient graph. */
 export async function loadClassifier(options: LoadClassifierOptions): Promise<OnnxClassifier> {
   const { engine, manifest, modelBytes } = options;
-  const forward = await engine.createSession(modelBytes);
+  let forward = await engine.createSession(modelBytes);
   let maxBatch: number;
   try {
     maxBatch = checkSessionAgainstManifest(forward.info.inputs, forward.info.outputs, manifest);
@@ -57,6 +82,24 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   const size = channels * height * width;
   const modelDims = (n: number) =>
     input.layout === "NCHW" ? [n, channels, height, width] : [n, height, width, channels];
+  // Only onnxruntime-node takes threads per session; WASM threads are fixed per Worker.
+  let threads = engine.threads;
+  if (engine.backend === "native" && threads > 1) {
+    const grey = () => ({
+      [input.name]: {
+        type: "float32" as const,
+        data: toModelInput(new Float32Array(size).fill(0.5), { n: 1, spec: input }),
+        dims: modelDims(1),
+      },
+    });
+    // A model that cannot run this probe (say a fixed batch other than 1) keeps every thread.
+    if (await forwardMs(forward, grey).catch(() => Infinity) < SMALL_FORWARD_MS) {
+      threads = 1;
+      const single = await engine.createSession(modelBytes, { threads });
+      await forward.release();
+      forward = single;
+    }
+  }
 
   async function logits(pixels: Float32Array, batch: number): Promise<Float32Array> {
     checkPixels(pixels, batch, size);
@@ -87,7 +130,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   if (derived.ok) {
     try {
       for (const model of derived.models) {
-        gradientSessions.set(model.loss, await engine.createSession(model.bytes));
+        gradientSessions.set(model.loss, await engine.createSession(model.bytes, { threads }));
         gradientInfo.buildMs[model.loss] = model.buildMs;
       }
     } catch (error) {

@@ -2,14 +2,18 @@ import assert from "node:assert/strict";
 import { LOSS_KINDS } from "../model/classifier.ts";
 import { parseManifest } from "../registry/load_manifest.ts";
 import type { InferenceEngine } from "./engine.ts";
-import { loadClassifier } from "./onnx_classifier.ts";
+import type { SessionOptions } from "./protocol.ts";
+import { loadClassifier, SMALL_FORWARD_MS } from "./onnx_classifier.ts";
 import { startWorkerPool } from "./worker_pool.ts";
 
 const root = new URL("../../", import.meta.url);
 
-/** The real engine, counting the sessions it creates and releases. */
-function counting(engine: InferenceEngine): InferenceEngine & { created: number; released: number; derived: number } {
-  const counts = { created: 0, released: 0, derived: 0 };
+/** The real engine, counting the sessions it creates and releases (and their options); `delayMs` slows every run. */
+function counting(
+  engine: InferenceEngine,
+  delayMs = 0,
+): InferenceEngine & { created: number; released: number; derived: number; options: (SessionOptions | undefined)[] } {
+  const counts = { created: 0, released: 0, derived: 0, options: [] as (SessionOptions | undefined)[] };
   return Object.assign(counts, {
     deriveGradients(request: Parameters<InferenceEngine["deriveGradients"]>[0]) {
       counts.derived++;
@@ -21,12 +25,16 @@ function counting(engine: InferenceEngine): InferenceEngine & { created: number;
     restarts: 0,
     killWorker: (index: number) => engine.killWorker(index),
     close: () => engine.close(),
-    async createSession(bytes: Uint8Array) {
-      const session = await engine.createSession(bytes);
+    async createSession(bytes: Uint8Array, options?: SessionOptions) {
+      const session = await engine.createSession(bytes, options);
       counts.created++;
+      counts.options.push(options);
       return {
         info: session.info,
-        run: session.run.bind(session),
+        async run(feeds: Parameters<typeof session.run>[0], fetches: string[]) {
+          if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+          return await session.run(feeds, fetches);
+        },
         async release() {
           counts.released++;
           await session.release();
@@ -81,6 +89,26 @@ Deno.test("onnx classifier: a model without a gradient rule is SPSA from load an
     assert.equal(engine.created, 1, "only the forward session");
     await classifier.release();
     assert.equal(engine.released, 1);
+  } finally {
+    base.close();
+  }
+});
+
+Deno.test("onnx classifier on native: a model with a sub-millisecond forward runs every session on one thread", async () => {
+  const base = await startWorkerPool({ backend: "native", threads: 2, workers: 1 });
+  try {
+    const small = counting(base);
+    const classifier = await load(small, "models/fashion-cnn/");
+    // The probe session at full threads, then the forward and every gradient session on one thread.
+    assert.deepEqual(small.options, [undefined, ...new Array(1 + LOSS_KINDS.length).fill({ threads: 1 })]);
+    assert.equal(small.released, 1, "the probe session is released");
+    const pixels = new Float32Array(28 * 28).fill(0.5);
+    assert.equal((await classifier.gradient(pixels, 1, new Int32Array([0]), "ce")).mode, "exact");
+    await classifier.release();
+    // The same model behind runs that take longer than SMALL_FORWARD_MS keeps the engine's threads.
+    const slow = counting(base, 2 * SMALL_FORWARD_MS);
+    await (await load(slow, "models/fashion-cnn/")).release();
+    assert.deepEqual(slow.options, [undefined, ...new Array(LOSS_KINDS.length).fill({ threads: 2 })]);
   } finally {
     base.close();
   }

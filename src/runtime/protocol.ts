@@ -39,9 +39,14 @@ export type DerivedGradients =
   | { ok: true; models: { loss: LossKind; bytes: Uint8Array; buildMs: number }[] }
   | { ok: false; reason: string; unsupported: string[] };
 
+/** Per-session choices; `threads` caps onnxruntime-node's intra-op threads (WASM threads are per Worker). */
+export interface SessionOptions {
+  threads?: number;
+}
+
 export type WorkerRequest =
   | { kind: "init"; backend: BackendChoice; threads: number; logLevel: OrtLogLevel }
-  | { kind: "create"; sessionId: number; bytes: Uint8Array }
+  | { kind: "create"; sessionId: number; bytes: Uint8Array; options?: SessionOptions }
   | { kind: "run"; sessionId: number; feeds: Record<string, TensorPayload>; fetches: string[] }
   | { kind: "release"; sessionId: number }
   | ({ kind: "derive" } & DeriveRequest);

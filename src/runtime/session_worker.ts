@@ -13,6 +13,7 @@ import type {
   Envelope,
   OrtLogLevel,
   SessionInfo,
+  SessionOptions,
   TensorPayload,
   WorkerReply,
   WorkerRequest,
@@ -82,9 +83,11 @@ async function init(choice: BackendChoice, threadCount: number, logLevel: OrtLog
   throw lastError;
 }
 
-function sessionOptions(): InferenceSession.SessionOptions {
+function sessionOptions(options: SessionOptions = {}): InferenceSession.SessionOptions {
   const log = { logSeverityLevel: logSeverity };
-  if (backend === "native") return { ...log, intraOpNumThreads: threads, interOpNumThreads: 1 };
+  if (backend === "native") {
+    return { ...log, intraOpNumThreads: Math.min(threads, options.threads ?? threads), interOpNumThreads: 1 };
+  }
   if (backend === "webgpu") return { ...log, executionProviders: ["webgpu"] };
   return { ...log, executionProviders: ["wasm"] };
 }
@@ -124,7 +127,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       return { ok: true, backend: await init(req.backend, req.threads, req.logLevel), threads };
     case "create": {
       if (!ort) throw new Error("worker not initialised");
-      const session = await ort.InferenceSession.create(req.bytes, sessionOptions());
+      const session = await ort.InferenceSession.create(req.bytes, sessionOptions(req.options));
       sessions.set(req.sessionId, session);
       return { ok: true, info: { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) } };
     }

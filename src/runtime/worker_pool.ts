@@ -7,6 +7,7 @@ import type {
   Envelope,
   OrtLogLevel,
   SessionInfo,
+  SessionOptions,
   TensorPayload,
   WorkerReply,
   WorkerRequest,
@@ -132,8 +133,8 @@ interface Slot {
 export async function startWorkerPool(options: WorkerPoolOptions): Promise<InferenceEngine> {
   const timeoutMs = options.timeoutMs;
   const logLevel = options.ortLogLevel ?? "error";
-  /** The model bytes of every live session, to recreate them on a replacement Worker. */
-  const sessions = new Map<number, Uint8Array>();
+  /** The model bytes and options of every live session, to recreate them on a replacement Worker. */
+  const sessions = new Map<number, { bytes: Uint8Array; options?: SessionOptions }>();
   let backend: BackendName | undefined;
   let threads = options.threads;
   let restarts = 0;
@@ -148,8 +149,8 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Infer
       const worker = spawn(index);
       const ready = (async () => {
         await worker.request({ kind: "init", backend: backend!, threads: options.threads, logLevel });
-        for (const [sessionId, bytes] of sessions) {
-          await worker.request({ kind: "create", sessionId, bytes: bytes.slice() });
+        for (const [sessionId, { bytes, options }] of sessions) {
+          await worker.request({ kind: "create", sessionId, bytes: bytes.slice(), options });
         }
       })();
       // A replacement that fails to start is itself replaced by its watchdog or crash; callers see its error.
@@ -193,12 +194,14 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Infer
     get restarts() {
       return restarts;
     },
-    async createSession(bytes: Uint8Array): Promise<SessionHandle> {
+    async createSession(bytes: Uint8Array, sessionOptions?: SessionOptions): Promise<SessionHandle> {
       const sessionId = nextSessionId++;
-      sessions.set(sessionId, bytes.slice());
+      sessions.set(sessionId, { bytes: bytes.slice(), options: sessionOptions });
       let replies: WorkerReply[];
       try {
-        replies = await Promise.all(slots.map((s) => send(s, { kind: "create", sessionId, bytes: bytes.slice() })));
+        replies = await Promise.all(
+          slots.map((s) => send(s, { kind: "create", sessionId, bytes: bytes.slice(), options: sessionOptions })),
+        );
       } catch (error) {
         sessions.delete(sessionId);
         throw error;

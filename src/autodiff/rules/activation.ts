@@ -11,6 +11,7 @@ import { attrFloat, attrString } from "../graph.ts";
 import { RuleError } from "../errors.ts";
 import { broadcast, knownShape } from "./shape.ts";
 import type { OpRule, RuleContext } from "./types.ts";
+import { reluMaskedByMaxPool } from "./pool.ts";
 
 const same: OpRule["infer"] = (ctx) => [{ shape: ctx.info(0).shape, elemType: ctx.info(0).elemType }];
 
@@ -23,9 +24,11 @@ const f = (ctx: RuleContext, v: number) => ctx.b.constF32([v], []);
 const y = (ctx: RuleContext) => ctx.node.output[0];
 const x = (ctx: RuleContext) => ctx.input(0);
 
+// The mask reads the output (y > 0 ⇔ x > 0), so the runtime can still fuse the producer with the Relu.
 export const reluRule: OpRule = pointwise((ctx, g) => {
+  if (reluMaskedByMaxPool(ctx, ctx.node)) return g;
   const b = ctx.b;
-  return b.op("Where", [b.op("Greater", [x(ctx), zero(ctx)]), g, zero(ctx)]);
+  return b.op("Where", [b.op("Greater", [y(ctx), zero(ctx)]), g, zero(ctx)]);
 });
 
 export const leakyReluRule: OpRule = pointwise((ctx, g) => {
@@ -58,9 +61,10 @@ export const clipRule: OpRule = pointwise((ctx, g) => {
     hi = f(ctx, attrFloat(ctx.node, "max", 3.4028234663852886e38));
   }
   const masks = [
-    ...(lo ? [b.op("Greater", [x(ctx), lo])] : []),
-    ...(hi ? [b.op("Less", [x(ctx), hi])] : []),
+    ...(lo ? [b.op("Greater", [y(ctx), lo])] : []),
+    ...(hi ? [b.op("Less", [y(ctx), hi])] : []),
   ];
+  // Masks from the output: lo < clip(x) < hi ⇔ lo < x < hi.
   if (masks.length === 0) return g;
   const mask = masks.length === 2 ? b.op("And", masks) : masks[0];
   return b.op("Where", [mask, g, zero(ctx)]);

@@ -6,10 +6,12 @@
 export interface Formulations {
   /**
    * MaxPool with square 2-D windows that tile the input (k×k, stride k, no pads, no dilation,
-   * opset ≥ 11): "tiles" = SpaceToDepth + ArgMax + nearest Resize (no Indices, no scatter);
-   * "generic" = Indices + scatter or the mask formulation.
+   * opset ≥ 11): "priority" = window-order ranks of the elements equal to the max, a plain MaxPool
+   * of the ranks and MaxUnpool (no Indices output, whose MaxPool kernel is a slow generic loop);
+   * "tiles" = SpaceToDepth + ArgMax + nearest Resize; "generic" = Indices + MaxUnpool/scatter or
+   * the mask formulation.
    */
-  tiledMaxPool: "tiles" | "generic";
+  tiledMaxPool: "tiles" | "priority" | "generic";
   /** AveragePool on such windows: "tiles" = nearest Resize of ∂y/k²; "generic" = ConvTranspose. */
   tiledAveragePool: "tiles" | "generic";
   /**
@@ -18,26 +20,39 @@ export interface Formulations {
    */
   stridedConv: "subPixel" | "transpose";
   /**
+   * Strided depthwise 2-D Conv (one channel per group): "dilate" inserts zeros into ∂y and runs the
+   * stride-1 depthwise Conv with the flipped kernel; "transpose" is the grouped ConvTranspose.
+   * Takes precedence over `stridedConv` for those Convs.
+   */
+  stridedDepthwise: "dilate" | "transpose";
+  /**
    * MaxPool "mask" formulation: "argmax" takes ArgMax of the window values; "compare" takes ArgMax
    * of (window value == pooled max) — the same element, two more full-size passes.
    */
   maskPool: "argmax" | "compare";
+  /**
+   * MaxPool "indices" formulation on non-overlapping windows: "unpool" places ∂y on the forward's
+   * Indices with one MaxUnpool; "scatter" builds zeros and scatters into them (ScatterElements).
+   */
+  maxPoolSpread: "unpool" | "scatter";
 }
 
 export const DEFAULT_FORMULATIONS: Readonly<Formulations> = {
-  tiledMaxPool: "tiles",
+  tiledMaxPool: "priority",
   tiledAveragePool: "tiles",
   // Measured slower than ConvTranspose on both CPU backends (ResNet-18, MobileNetV2): the phase
   // Conv does s²·⌈K/s⌉² instead of K² multiply-adds per ∂y element, and DepthToSpace is a copy.
   stridedConv: "transpose",
+  stridedDepthwise: "dilate",
   maskPool: "argmax",
+  maxPoolSpread: "unpool",
 };
 
 /**
- * The formulations the service derives with on `backend`. onnxruntime-web's WASM build runs
- * MaxPool with Indices and the scatter faster than the SpaceToDepth/ArgMax/Resize chain;
- * onnxruntime-node is the other way round (its MaxPool with Indices is a slow generic loop). The
- * Resize form of AveragePool wins on both. WebGPU has not been measured (no adapter on the
+ * The formulations the service derives with on `backend`. onnxruntime-node's MaxPool with
+ * Indices is a slow generic loop (30× its plain MaxPool), so the rank formulation wins there;
+ * onnxruntime-web's WASM build runs Indices + MaxUnpool as fast at batch 16 and a little faster
+ * at batch 1 (fashion-cnn, one-thread CPU time). The Resize form of AveragePool wins on both. WebGPU has not been measured (no adapter on the
  * benchmark machine) and gets the WASM choices.
  */
 export function formulationsFor(backend: "wasm" | "webgpu" | "native"): Partial<Formulations> {

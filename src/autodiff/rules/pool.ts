@@ -3,7 +3,8 @@
  * - "indices": the forward MaxPool also emits Indices (flat NCHW offsets, as onnxruntime does);
  *   ∂y is scatter-added onto those offsets (ScatterElements reduction=add, opset ≥ 16). Below
  *   opset 16 there is no scatter-add: non-overlapping windows use a plain scatter, overlapping
- *   windows fall back to "mask". storage_order=1 also falls back to "mask".
+ *   windows fall back to "mask". storage_order=1 also falls back to "mask". Non-overlapping
+ *   windows put ∂y on the Indices with one MaxUnpool instead (formulation `maxPoolSpread`).
  * - "mask" (no Indices output; onnxruntime-web WebGPU rejects it): windows are extracted with a
  *   one-hot depthwise Conv over the input padded with the lowest float, compared with the pooled
  *   max, and the FIRST equal element in row-major window order gets ∂y (the forward's tie rule
@@ -60,7 +61,7 @@ function tiled(
   spatial: readonly number[],
   key: "tiledMaxPool" | "tiledAveragePool",
 ): boolean {
-  return formulation(ctx.formulations, key) === "tiles" && ctx.opset >= 11 && win.kernel.length === 2 &&
+  return formulation(ctx.formulations, key) !== "generic" && ctx.opset >= 11 && win.kernel.length === 2 &&
     win.kernel[0] === win.kernel[1] &&
     win.kernel.every((k, i) =>
       k === win.strides[i] && win.dilations[i] === 1 && win.padBegin[i] === 0 && win.padEnd[i] === 0 &&
@@ -119,6 +120,50 @@ function maxPoolTiles(ctx: RuleContext, g: string): string {
   }
   const hit = b.op("Equal", [winner, b.constF32(slots, [1, 1, ...covered])]);
   return padToInput(ctx, b.op("Where", [hit, upsample(ctx, g, k), b.constF32([0], [])]), spatial, win);
+}
+
+/**
+ * Tiles without ArgMax: each element equal to its window's max is ranked top − (its offset from
+ * the window's origin in the [H, W] plane), which falls along row-major window order; everything
+ * else ranks 0. A plain MaxPool of the ranks finds the FIRST maximal element of every window (the
+ * forward's tie rule), top − rank is its offset back, and MaxUnpool puts ∂y on that flat index.
+ * Both MaxPools are onnxruntime's fast kernel (no Indices output).
+ */
+function maxPoolPriority(ctx: RuleContext, g: string): string {
+  const b = ctx.b;
+  const { channels: c, spatial, win } = pooled(ctx);
+  const k = win.kernel[0];
+  const [h, w] = spatial;
+  const [oh, ow] = win.out;
+  const covered = win.out.map((o) => o * k);
+  const top = (k - 1) * w + k;
+  const rank = new Float32Array(covered[0] * covered[1]);
+  for (let i = 0; i < covered[0]; i++) {
+    for (let j = 0; j < covered[1]; j++) rank[i * covered[1] + j] = top - ((i % k) * w + (j % k));
+  }
+  const isMax = b.equalF(coveredInput(ctx, spatial, win), upsample(ctx, ctx.node.output[0], k));
+  const ranked = b.op("Where", [isMax, b.constF32(rank, [1, 1, ...covered]), b.constF32([0], [])]);
+  const best = b.op("MaxPool", [ranked], { kernel_shape: { ints: [k, k] }, strides: { ints: [k, k] } });
+  // Flat index = n·C·H·W + (window origin + top) − best rank.
+  const origins = new Array<number>(c * oh * ow);
+  for (let ch = 0; ch < c; ch++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) origins[(ch * oh + i) * ow + j] = ch * h * w + i * k * w + j * k + top;
+    }
+  }
+  const batch = b.op("Gather", [ctx.shapeOf(ctx.input(0)), b.constI64([0], [])]);
+  const starts = b.op("Mul", [
+    b.reshape(b.op("Range", [b.constI64([0], []), batch, b.constI64([1], [])]), [-1, 1, 1, 1]),
+    b.constI64([c * h * w], []),
+  ]);
+  const within = b.op("Sub", [
+    b.constI64(origins, [1, c, oh, ow]),
+    b.op("Cast", [best], { to: { i: DataType.INT64 } }),
+  ]);
+  return b.op("MaxUnpool", [g, b.op("Add", [starts, within]), ctx.shapeOf(ctx.input(0))], {
+    kernel_shape: { ints: [k, k] },
+    strides: { ints: [k, k] },
+  });
 }
 
 function averagePoolTiles(ctx: RuleContext, g: string): string {
@@ -188,6 +233,19 @@ function maxPoolMask(ctx: RuleContext, g: string): string {
   return b.slice(gp, win.padBegin, win.padBegin.map((p, i) => p + spatial[i]), axes);
 }
 
+/**
+ * A Relu whose only reader is a MaxPool: the element a window selects has Relu output = the
+ * pooled max, so its Relu derivative is (pooled max > 0) and the MaxPool rule applies it to ∂y
+ * at the pooled size; the Relu rule then passes its gradient through (the same values, without a
+ * full-size mask). Both rules ask this one question.
+ */
+export function reluMaskedByMaxPool(ctx: RuleContext, relu: NodeProto): boolean {
+  if (relu.op_type !== "Relu" || (relu.domain ?? "") !== "") return false;
+  const readers = ctx.consumers(relu.output[0]);
+  return readers.length === 1 && readers[0].op_type === "MaxPool" && (readers[0].domain ?? "") === "" &&
+    readers[0].input[0] === relu.output[0];
+}
+
 export const maxPoolRule: OpRule = {
   infer(ctx) {
     const { x, win } = pooled(ctx);
@@ -200,11 +258,31 @@ export const maxPoolRule: OpRule = {
     const node = ctx.node;
     if (node.output.length < 2 || node.output[1] === "") node.output[1] = ctx.b.fresh("maxpool_indices");
   },
-  backward(ctx, [g]) {
+  backward(ctx, [gy]) {
     const { spatial, win } = pooled(ctx);
-    if (tiled(ctx, win, spatial, "tiledMaxPool")) return [maxPoolTiles(ctx, g!)];
+    const relu = ctx.producer(ctx.input(0));
+    const g = relu && reluMaskedByMaxPool(ctx, relu)
+      ? ctx.b.op("Where", [
+        ctx.b.op("Greater", [ctx.node.output[0], ctx.b.constF32([0], [])]),
+        gy!,
+        ctx.b.constF32([0], []),
+      ])
+      : gy;
+    if (tiled(ctx, win, spatial, "tiledMaxPool")) {
+      return [
+        formulation(ctx.formulations, "tiledMaxPool") === "priority" ? maxPoolPriority(ctx, g!) : maxPoolTiles(ctx, g!),
+      ];
+    }
     if (!useIndices(ctx, win, spatial)) return [maxPoolMask(ctx, g!)];
     const b = ctx.b;
+    if (!windowsOverlap(win) && formulation(ctx.formulations, "maxPoolSpread") === "unpool") {
+      // Each input element is in at most one window, so placing ∂y on its Indices is the whole backward.
+      return [b.op("MaxUnpool", [g!, ctx.node.output[1], ctx.shapeOf(ctx.input(0))], {
+        kernel_shape: { ints: win.kernel },
+        strides: { ints: win.strides },
+        pads: { ints: [...win.padBegin, ...win.padEnd] },
+      })];
+    }
     const flatX = b.reshape(ctx.input(0), [-1]);
     const zeros = b.op("ConstantOfShape", [b.op("Shape", [flatX])]);
     const idx = b.reshape(ctx.node.output[1], [-1]);

@@ -35,6 +35,10 @@ export interface RuleContext {
   active(i: number): boolean;
   /** A tensor holding the runtime shape of the forward tensor `name` (constant when static). */
   shapeOf(name: string): string;
+  /** The node producing tensor `name` (undefined for inputs and initializers). */
+  producer(name: string): NodeProto | undefined;
+  /** Every node reading tensor `name`. */
+  consumers(name: string): readonly NodeProto[];
 }
 
 /** Per-op behaviour. `backward` returns one gradient per input (undefined = none needed). */
