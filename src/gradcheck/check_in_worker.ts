@@ -7,7 +7,7 @@ import type { GradientSpec } from "../autodiff/derive.ts";
 import { NotDifferentiableError } from "../autodiff/errors.ts";
 import type { CheckReply, CheckRequest, GradientCheck, GradientCheckOptions } from "./check_protocol.ts";
 
-/** Deno's Worker, captured when this module loads (see src/runtime/worker_pool.ts for why). */
+/** Deno's Worker, captured when this module loads: a caller may have run `checkGradient` on this thread already. */
 const DenoWorker = globalThis.Worker;
 
 /** The check did not answer within its time limit; its Worker was terminated. */

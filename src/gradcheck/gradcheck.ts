@@ -11,6 +11,8 @@
  * Also reports max |derived logits − original logits|, and — for inputs of at most
  * SPSA_COMPARE_MAX_SIZE values — the cosine between the exact gradient and the service's SPSA
  * estimate at its default budget on the first input (what a model without a rule would get).
+ * It runs onnxruntime-web on the calling thread, synchronously for seconds on a large model: the server calls it in a
+ * Worker (check_in_worker.ts); `cli inspect`, tests and tools call it directly.
  */
 import * as ort from "onnxruntime-web";
 import { rowLosses } from "../../kernels/loss.ts";
