@@ -85,6 +85,7 @@ async function openServices(config: Config, log: Logger, metrics: Metrics) {
         maxLoaded: config.uploads.maxLoadedModels,
         pollMs: config.uploads.pollMs,
         isSeed,
+        gradientCheckTimeoutMs: config.ops.workerTimeoutMs,
         log: (line) => log.warn(line),
       }),
   });

@@ -136,3 +136,23 @@ Deno.test("architecture: kernels import only kernels, and src/model imports noth
   const model = all.filter((e) => e.from === "src/model");
   assert.deepEqual(model, [], describe(model));
 });
+
+Deno.test("architecture: the server's main thread never loads onnxruntime (it runs in Workers)", async () => {
+  // Worker scripts are started by URL, so they are not in an entry point's module graph; onnxruntime-web run on the
+  // main thread would block the event loop for the whole run and replace globalThis.Worker.
+  for (const entry of ["main.ts", "worker.ts"]) {
+    const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", entry],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    assert.ok(success, `deno info ${entry} failed`);
+    const { modules } = JSON.parse(new TextDecoder().decode(stdout)) as { modules: { specifier: string }[] };
+    assert.ok(modules.some((m) => m.specifier.endsWith("/src/registry/validate_upload.ts")), `${entry}: graph read`);
+    const loaded = modules.map((m) => m.specifier).filter((s) =>
+      /onnxruntime-(web|node)|src\/gradcheck\/gradcheck\.ts$/.test(s)
+    );
+    assert.deepEqual(loaded, [], `${entry} loads on its main thread: ${loaded.join(", ")}`);
+  }
+});

@@ -80,3 +80,44 @@ Deno.test("responsiveness: /healthz answers while a squeezer selection is still 
     await server.shutdown();
   }
 });
+
+Deno.test("responsiveness: /healthz keeps answering while an upload's gradient check runs", async () => {
+  // MobileNetV2 (width 0.35, 64²): the numerical gradient check of its validation takes seconds of WASM work.
+  const autodiff = new URL("./fixtures/autodiff/", import.meta.url);
+  const bytes = await Deno.readFile(new URL("mobilenet_v2_w035.onnx", autodiff));
+  const { spec } = JSON.parse(await Deno.readTextFile(new URL("mobilenet_v2_w035.json", autodiff)));
+  const manifest = { id: "mobilenet-w035", labels: Array.from({ length: 10 }, (_, i) => `class ${i}`), ...spec };
+  const server = await startTestServer();
+  try {
+    const form = new FormData();
+    form.append("model", new Blob([bytes]), "model.onnx");
+    form.append("manifest", JSON.stringify(manifest));
+    let done = false;
+    const upload = fetch(`${server.url}/v1/models`, { method: "POST", body: form }).then(async (r) => {
+      done = true;
+      return { status: r.status, body: await r.json() };
+    });
+    // One client polling health one request at a time: the longest wait between two answers is how long the
+    // main thread was unavailable.
+    const answeredAt = [performance.now()];
+    while (!done) {
+      const health = await fetch(`${server.url}/healthz`);
+      assert.deepEqual(await health.json(), { status: "ok" });
+      answeredAt.push(performance.now());
+    }
+    const { status, body } = await upload;
+    assert.equal(status, 201, JSON.stringify(body));
+    const { validationMs, gradient } = body.inspection;
+    assert.equal(gradient.mode, "exact");
+    assert.equal(gradient.check.ok, true);
+    const longestWait = Math.max(...answeredAt.slice(1).map((t, i) => t - answeredAt[i]));
+    // On the main thread the check alone blocked health for most of the validation.
+    assert.ok(
+      longestWait < validationMs / 4,
+      `health waited up to ${longestWait.toFixed(0)} ms during a ${validationMs.toFixed(0)} ms validation ` +
+        `(${answeredAt.length - 1} answers)`,
+    );
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -57,6 +57,7 @@ export async function inspectFile(path: string, manifestPath?: string): Promise<
   const unsupportedNodes = findUnsupportedOps(bytes, spec);
   const gradient: InspectReport["gradient"] = unsupportedNodes.length > 0
     ? { mode: "spsa", maxRelError: null, ok: false }
+    // In-process, unlike the server (checkGradientInWorker): this process has nothing else to answer meanwhile.
     : await checkGradient(bytes, spec);
   return { model: path, ...info, spec, unsupportedNodes, gradient };
 }

@@ -11,6 +11,8 @@
  * Also reports max |derived logits − original logits|, and — for inputs of at most
  * SPSA_COMPARE_MAX_SIZE values — the cosine between the exact gradient and the service's SPSA
  * estimate at its default budget on the first input (what a model without a rule would get).
+ * It runs onnxruntime-web on the calling thread, synchronously for seconds on a large model: the server calls it in a
+ * Worker (check_in_worker.ts); `cli inspect`, tests and tools call it directly.
  */
 import * as ort from "onnxruntime-web";
 import { rowLosses } from "../../kernels/loss.ts";
@@ -21,33 +23,14 @@ import { deriveGradientModel, type GradientSpec } from "../autodiff/derive.ts";
 import type { LossKind } from "../model/classifier.ts";
 import { spsaSamples } from "../model/gradient_cost.ts";
 import { SPSA_DELTA, SPSA_MAX_BATCH_ROWS, spsaGradient } from "../runtime/spsa.ts";
+import type { GradientCheck, GradientCheckOptions } from "./check_protocol.ts";
+
+export type { GradientCheck, GradientCheckOptions } from "./check_protocol.ts";
 
 /** Largest input (values) for which the SPSA comparison runs: it costs ~1.5·d forward passes. */
 export const SPSA_COMPARE_MAX_SIZE = 16384;
 
 ort.env.wasm.numThreads = 1;
-
-export interface GradientCheckOptions {
-  loss?: LossKind;
-  inputs?: number;
-  directions?: number;
-  steps?: number[];
-  tolerance?: number;
-  seed?: number;
-  /** Check this already-derived gradient model instead of deriving one from `modelBytes`. */
-  gradientModel?: Uint8Array;
-}
-
-export interface GradientCheck {
-  mode: "exact";
-  maxRelError: number;
-  ok: boolean;
-  /** max |derived logits − original outputs| over the sampled inputs. */
-  logitsMaxAbsDiff: number;
-  buildMs: number;
-  /** Cosine between the exact gradient and a default-budget SPSA estimate (null: input too large). */
-  spsaCosine: number | null;
-}
 
 /** Loss of one logits row in float64 (kernels/loss.ts). */
 export function lossOf(z: ArrayLike<number>, label: number, kind: LossKind): number {

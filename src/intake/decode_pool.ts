@@ -19,8 +19,9 @@ interface Queued {
 }
 
 /**
- * Deno's Worker, captured when this module loads: onnxruntime-web run on the main thread (the upload
- * gradient check) replaces globalThis.Worker with node:worker_threads' Worker, whose threads have no `self`.
+ * Deno's Worker, captured when this module loads: onnxruntime-web run on a thread replaces its globalThis.Worker with
+ * node:worker_threads' Worker, whose threads have no `self`. The server's main thread no longer runs it (the upload
+ * gradient check has its own Worker), but in-process `checkGradient` callers (CLI, tests, tools) still do.
  */
 const DenoWorker = globalThis.Worker;
 

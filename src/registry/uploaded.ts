@@ -31,7 +31,8 @@ export interface UploadedModels {
   versions(id: string): ModelSummary[];
   /** A classifier whose session loads on first use and may be evicted (and reloaded) later. */
   acquire(id: string, version?: number): Promise<OnnxClassifier | undefined>;
-  add(upload: { manifest: Manifest; modelBytes: Uint8Array; sha256: string }): Promise<{
+  /** Validates (validate_upload.ts), then stores; aborting `signal` stops a validation that is running. */
+  add(upload: { manifest: Manifest; modelBytes: Uint8Array; sha256: string; signal?: AbortSignal }): Promise<{
     summary: ModelSummary;
     inspection: StoredInspection;
   }>;
@@ -54,6 +55,8 @@ export interface UploadedModelsOptions {
   pollMs: number;
   /** Ids that belong to read-only seed models. */
   isSeed(id: string): boolean;
+  /** An upload's numerical gradient check still running after this long is stopped (validate_upload.ts). */
+  gradientCheckTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -231,7 +234,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
       await use(entry, async () => {});
       return handle(entry);
     },
-    async add({ manifest, modelBytes, sha256 }) {
+    async add({ manifest, modelBytes, sha256, signal }) {
       const id = manifest.id;
       if (options.isSeed(id)) {
         throw new RequestError(409, "read_only_model", `model "${id}" is a read-only seed from the models directory`);
@@ -245,7 +248,16 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
           `labels: model "${id}" already exists with other labels; a new version must keep them`,
         );
       }
-      const validation = validating.then(() => validateUpload({ engine, manifest, modelBytes, sha256 }));
+      const validation = validating.then(() =>
+        validateUpload({
+          engine,
+          manifest,
+          modelBytes,
+          sha256,
+          signal,
+          gradientCheckTimeoutMs: options.gradientCheckTimeoutMs,
+        })
+      );
       validating = validation.catch(() => {});
       const inspection = await validation;
       const stored = await catalog.add({

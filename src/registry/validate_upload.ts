@@ -1,4 +1,5 @@
-import { checkGradient, type GradientCheck } from "../gradcheck/gradcheck.ts";
+import { checkGradientInWorker, GradientCheckTimeoutError } from "../gradcheck/check_in_worker.ts";
+import type { GradientCheck } from "../gradcheck/check_protocol.ts";
 import { decodeModel, inspectModel, MAX_OPSET, MIN_OPSET, type ModelInspection } from "../autodiff/mod.ts";
 import { defaultOpset } from "../autodiff/proto.ts";
 import { RequestError } from "../errors.ts";
@@ -26,6 +27,10 @@ export interface ValidateUploadOptions {
   manifest: Manifest;
   modelBytes: Uint8Array;
   sha256: string;
+  /** Aborting stops the validation (the gradient check's Worker is terminated) and rejects with the reason. */
+  signal?: AbortSignal;
+  /** A gradient check still running after this long is stopped: 422 `gradient_check_failed`. */
+  gradientCheckTimeoutMs?: number;
 }
 
 /**
@@ -33,11 +38,13 @@ export interface ValidateUploadOptions {
  * ModelProto with a supported opset, the manifest agrees with the graph (names, shapes, classes =
  * labels, float32 input, a [N, classes] output), one forward pass on a blank image is finite,
  * and the exact gradient either derives and passes a numerical check or the model is marked SPSA
- * with the ops that lack a rule. Each failure is a 422 naming the problem.
+ * with the ops that lack a rule. Each failure is a 422 naming the problem. The numerical check runs in its own
+ * Worker (src/gradcheck/check_in_worker.ts): seconds of WASM work on a large model, which must not stall the server.
  */
 export async function validateUpload(options: ValidateUploadOptions): Promise<UploadInspection> {
   const start = performance.now();
-  const { engine, manifest, modelBytes } = options;
+  const { engine, manifest, modelBytes, signal } = options;
+  signal?.throwIfAborted();
   checkDecodes(modelBytes);
   const classifier = await loadClassifier({ engine, manifest, modelBytes, sha256: options.sha256 }).catch((error) => {
     if (error instanceof ModelSpecError) throw new RequestError(422, "manifest_mismatch", `manifest.${error.message}`);
@@ -77,7 +84,15 @@ export async function validateUpload(options: ValidateUploadOptions): Promise<Up
     const gradientInfo = classifier.gradientInfo;
     let check: GradientCheck | null = null;
     if (gradientInfo.mode === "exact") {
-      check = await checkGradient(modelBytes, manifest, { inputs: 1, directions: 3 });
+      const limits = { signal, timeoutMs: options.gradientCheckTimeoutMs };
+      check = await checkGradientInWorker(modelBytes, manifest, { inputs: 1, directions: 3 }, limits).catch((error) => {
+        if (!(error instanceof GradientCheckTimeoutError)) throw error;
+        throw new RequestError(
+          422,
+          "gradient_check_failed",
+          `model: the numerical gradient check did not finish within ${error.timeoutMs} ms`,
+        );
+      });
       if (!check.ok) {
         throw new RequestError(
           422,

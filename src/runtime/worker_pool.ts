@@ -20,9 +20,11 @@ interface Pending {
 
 /**
 /**
- * Deno's Worker, captured when this module loads: onnxruntime-web initialised on the main thread
- * (src/gradcheck/gradcheck.ts) replaces globalThis.Worker with node:worker_threads' Worker, in
- * which the session worker script has no `self`.
+ * Deno's Worker, captured when this module loads: a session created by onnxruntime-web on a thread replaces that
+ * thread's globalThis.Worker with node:worker_threads' Worker, in which the session worker script has no `self`. The
+ * server's main thread never does (the upload gradient check runs in its own Worker, src/gradcheck/check_in_worker.ts;
+ * tests/architecture_test.ts keeps it so), but a process that calls `checkGradient` in-process — `cli inspect`,
+ * tests, tools — does, and may spawn Workers afterwards.
  */
 const DenoWorker = globalThis.Worker;
 

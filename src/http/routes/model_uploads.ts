@@ -157,7 +157,12 @@ export function registerModelUploadRoutes(app: OpenAPIHono, deps: AppDeps): void
     }
     // Validation runs the model (forward pass, gradient check): it is model work, admitted once the body is in.
     await c.get("admit")();
-    const { summary, inspection } = await uploads.add({ manifest, modelBytes, sha256: await sha256Hex(modelBytes) });
+    const { summary, inspection } = await uploads.add({
+      manifest,
+      modelBytes,
+      sha256: await sha256Hex(modelBytes),
+      signal: c.get("requestSignal"),
+    });
     const versions = uploads.versions(manifest.id).map((v) => v.version!);
     return c.json({ model: await describeModel(summary, deps.calibrations, versions), inspection }, 201);
   });
