@@ -762,6 +762,9 @@ def speed_cases():
         nn.Conv2d(6, 6, 4, stride=2, padding=1, groups=6), nn.ReLU(),      # even kernel: 10 -> 5
         nn.Conv2d(6, 6, 5, stride=3, padding=2, groups=6),                 # 5 -> 2
         nn.Conv2d(6, 6, 3, stride=(2, 1), padding=1, groups=6)), h=17, w=17)  # 2x2 -> 1x2
+    # Below opset 11 (no Resize with scales) the strided depthwise Conv keeps ConvTranspose.
+    seq_case("depthwise_strided_opset9", nn.Sequential(nn.Conv2d(3, 3, 3, stride=2, padding=1, groups=3), nn.ReLU6()),
+             h=9, w=9, opset=9)
     seq_case("conv_strided_patchify", nn.Sequential(nn.Conv2d(3, 4, 4, stride=4), nn.ReLU(),
                                                     nn.Conv2d(4, 4, 3, stride=3, padding=2, groups=4)), h=18, w=18)
     seq_case("conv_strided_opset9", nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(),

@@ -202,9 +202,10 @@ function dilatedDepthwiseBackward(
   return end.every((e) => e >= 0) ? dx : b.slice(dx, [0, 0], spatial, [2, 3]);
 }
 
-/** A 2-D depthwise Conv with stride > 1 and no dilation, when "dilate" is chosen. */
+/** A 2-D depthwise Conv with stride > 1 and no dilation, when "dilate" is chosen (Resize with scales: opset ≥ 11). */
 function dilatableDepthwise(ctx: RuleContext, win: Window, wShape: readonly number[], group: number): boolean {
-  return formulation(ctx.formulations, "stridedDepthwise") === "dilate" && win.strides.length === 2 &&
+  return formulation(ctx.formulations, "stridedDepthwise") === "dilate" && ctx.opset >= 11 &&
+    win.strides.length === 2 &&
     win.strides.some((s) => s > 1) && win.dilations.every((d) => d === 1) && wShape[1] === 1 &&
     wShape[0] === group && group > 1;
 }

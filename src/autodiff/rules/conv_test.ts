@@ -43,7 +43,7 @@ for (const name of [...STRIDED, "conv_strided_opset9", "conv_asym", "tf_like_nhw
   }
 }
 // Strided depthwise Convs (3×3/2 with pad 1 and 0, even 4×4/2 and 5×5/3 cut to the input, odd sizes).
-for (const name of ["conv_depthwise", "depthwise_strided_mix"]) {
+for (const name of ["conv_depthwise", "depthwise_strided_mix", "depthwise_strided_opset9"]) {
   for (const stridedDepthwise of ["dilate", "transpose"] as const) {
     Deno.test(`strided depthwise Conv gradient (${stridedDepthwise}) matches torch: ${name}`, () =>
       checkFixture(name, "indices", 1e-4, { stridedDepthwise }));
@@ -68,6 +68,7 @@ Deno.test("strided Convs: ConvTranspose by default, sub-pixel Convs when chosen 
   // The strided depthwise 3×3/2: zeros inserted into ∂y, then a stride-1 depthwise Conv.
   assert.deepEqual(backwardConvs("conv_depthwise"), ["Conv", "Conv"]);
   assert.deepEqual(backwardConvs("conv_depthwise", "transpose", "transpose"), ["ConvTranspose", "Conv"]);
+  assert.deepEqual(backwardConvs("depthwise_strided_opset9"), ["ConvTranspose"]);
   // "subPixel": 7×7/2, 3×3/2 grouped and 2×2/2 through DepthToSpace; the 1×1/2 through a Pad.
   assert.deepEqual(backwardConvs("conv_strided_mix", "subPixel"), ["Conv", "Conv", "Conv", "Conv"]);
   assert.equal(derivedOps("conv_strided_mix", "subPixel").filter((op) => op === "DepthToSpace").length, 3);
