@@ -13,8 +13,8 @@ import { checkGradient } from "../src/gradcheck/gradcheck.ts";
 import { loadAverage } from "./machine.ts";
 import { median, ms, ratio } from "./stats.ts";
 import { markdownTable } from "./table.ts";
+import { writeMarkedSection } from "./marked_section.ts";
 
-const BENCHMARKS_MD = new URL("../BENCHMARKS.md", import.meta.url);
 const START = "<!-- gradcheck:start (bench/gradcheck_worker.ts --write) -->";
 const END = "<!-- gradcheck:end -->";
 const FIXTURES = ["mobilenet_v2_w035", "resnet18"];
@@ -103,12 +103,5 @@ if (import.meta.main) {
     END,
   ].join("\n");
   console.log(section);
-  if (args.write) {
-    const text = await Deno.readTextFile(BENCHMARKS_MD);
-    const at = text.indexOf(START);
-    const next = at >= 0
-      ? text.slice(0, at) + section + text.slice(text.indexOf(END) + END.length)
-      : `${text}\n${section}\n`;
-    await Deno.writeTextFile(BENCHMARKS_MD, next);
-  }
+  if (args.write) await writeMarkedSection(section, START, END);
 }

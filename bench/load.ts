@@ -12,8 +12,8 @@ import { startServer } from "../src/server.ts";
 import { loadAverage } from "./machine.ts";
 import { ms, quantile } from "./stats.ts";
 import { markdownTable } from "./table.ts";
+import { writeMarkedSection } from "./marked_section.ts";
 
-const BENCHMARKS_MD = new URL("../BENCHMARKS.md", import.meta.url);
 const START = "<!-- load:start (bench/load.ts --write) -->";
 const END = "<!-- load:end -->";
 /** A light check: what a client of /check typically asks for, in tens of milliseconds. */
@@ -152,12 +152,5 @@ if (import.meta.main) {
   const { rows, load } = await measure(args);
   const section = render(rows, load, args);
   console.log(section);
-  if (args.write) {
-    const text = await Deno.readTextFile(BENCHMARKS_MD);
-    const at = text.indexOf(START);
-    const next = at >= 0
-      ? text.slice(0, at) + section + text.slice(text.indexOf(END) + END.length)
-      : `${text}\n${section}\n`;
-    await Deno.writeTextFile(BENCHMARKS_MD, next);
-  }
+  if (args.write) await writeMarkedSection(section, START, END);
 }

@@ -1,0 +1,22 @@
+/** BENCHMARKS.md sections owned by one bench script each, kept between that script's start and end markers. */
+export const BENCHMARKS_MD = new URL("../BENCHMARKS.md", import.meta.url);
+
+/**
+ * Writes `section` (which begins with `start` and ends with `end`) over the marked section of
+ * BENCHMARKS.md, leaving the rest alone; a file without the markers gets it where `place` puts it
+ * (default: at the end).
+ */
+export async function writeMarkedSection(
+  section: string,
+  start: string,
+  end: string,
+  place: (text: string, section: string) => string = (text, s) => `${text}\n${s}\n`,
+): Promise<void> {
+  const text = await Deno.readTextFile(BENCHMARKS_MD);
+  const at = text.indexOf(start);
+  const until = text.indexOf(end, at);
+  const next = at >= 0 && until > at
+    ? text.slice(0, at) + section + text.slice(until + end.length)
+    : place(text, section);
+  await Deno.writeTextFile(BENCHMARKS_MD, next);
+}
