@@ -153,21 +153,7 @@ export function randomStartL2(
   x0: Float32Array,
   { eps, rng, rowSize }: RandomStartOptions & RowOptions,
 ): Float32Array {
-  const rows = rowsOf(x0, rowSize);
-  const normal = gaussianFrom(rng);
-  const z = new Float64Array(rowSize);
-  const out = new Float32Array(x0.length);
-  for (let r = 0; r < rows; r++) {
-    let s = 0;
-    for (let i = 0; i < rowSize; i++) {
-      z[i] = normal();
-      s += z[i] * z[i];
-    }
-    const radius = eps * rng() ** (1 / rowSize);
-    const factor = s > 0 ? radius / Math.sqrt(s) : 0;
-    for (let i = 0; i < rowSize; i++) out[r * rowSize + i] = clip01(x0[r * rowSize + i] + z[i] * factor);
-  }
-  return out;
+  return alongGaussian(x0, rowSize, rng, () => eps * rng() ** (1 / rowSize));
 }
 
 /**
@@ -202,6 +188,14 @@ export function boundaryStartL2(
   x0: Float32Array,
   { eps, rng, rowSize }: RandomStartOptions & RowOptions,
 ): Float32Array {
+  return alongGaussian(x0, rowSize, rng, () => eps);
+}
+
+/**
+ * Per row: d standard normals z (Box–Muller over `rng`), then `radius()` (which may draw too),
+ * x = clip(x0 + radius·z/‖z‖₂, 0, 1); a zero z leaves the row at x0.
+ */
+function alongGaussian(x0: Float32Array, rowSize: number, rng: () => number, radius: () => number): Float32Array {
   const rows = rowsOf(x0, rowSize);
   const normal = gaussianFrom(rng);
   const z = new Float64Array(rowSize);
@@ -212,7 +206,8 @@ export function boundaryStartL2(
       z[i] = normal();
       s += z[i] * z[i];
     }
-    const factor = s > 0 ? eps / Math.sqrt(s) : 0;
+    const length = radius();
+    const factor = s > 0 ? length / Math.sqrt(s) : 0;
     for (let i = 0; i < rowSize; i++) out[r * rowSize + i] = clip01(x0[r * rowSize + i] + z[i] * factor);
   }
   return out;
