@@ -20,3 +20,18 @@ export async function writeMarkedSection(
     : place(text, section);
   await Deno.writeTextFile(BENCHMARKS_MD, next);
 }
+
+/**
+ * The regenerated BENCHMARKS.md (`markdown`, from bench/run.ts) with what other scripts own in the
+ * `previous` file: its marked sections (bench/load.ts, bench/check_profiles.ts, …) go back before
+ * "## Notes", and everything from "## Mutation score" on (tools/mutation.ts and the records kept
+ * after it) stays as it was.
+ */
+export function withOwnedSections(markdown: string, previous: string): string {
+  const cut = previous.search(/\n## Mutation score\n/);
+  const head = cut >= 0 ? previous.slice(0, cut) : previous;
+  const tail = cut >= 0 ? previous.slice(cut) : "";
+  const marked = [...head.matchAll(/<!-- (\w+):start[^>]*-->[\s\S]*?<!-- \1:end -->/g)].map((m) => m[0]);
+  const body = marked.length ? markdown.replace("\n## Notes\n", `\n${marked.join("\n\n")}\n\n## Notes\n`) : markdown;
+  return body.trimEnd() + "\n" + tail;
+}

@@ -17,6 +17,7 @@ import { measureKernels } from "./kernels.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { type BenchModel, ensureImagenetModels, SHIPPED } from "./models.ts";
 import { type BenchResults, renderMarkdown } from "./report.ts";
+import { withOwnedSections } from "./marked_section.ts";
 import { probeTorch, startTorch, type TorchClient } from "./torch_client.ts";
 
 const BENCHMARKS_MD = new URL("../BENCHMARKS.md", import.meta.url);
@@ -178,10 +179,8 @@ async function main(): Promise<void> {
   const markdown = renderMarkdown(results);
   console.log(markdown);
   if (args.write) {
-    // tools/mutation.ts owns the last section ("## Mutation score"); keep it across reruns.
     const previous = await Deno.readTextFile(BENCHMARKS_MD).catch(() => "");
-    const mutation = previous.match(/\n## Mutation score\n[\s\S]*$/)?.[0] ?? "";
-    await Deno.writeTextFile(BENCHMARKS_MD, markdown.trimEnd() + "\n" + mutation);
+    await Deno.writeTextFile(BENCHMARKS_MD, withOwnedSections(markdown, previous));
     await formatMarkdown(BENCHMARKS_MD.pathname);
     log(`wrote ${BENCHMARKS_MD.pathname}`);
   }
