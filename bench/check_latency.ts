@@ -75,7 +75,12 @@ interface Server extends RunningServer {
   dataDir: string;
 }
 
-export async function startServers(variants: ServerVariant[], notes: string[]): Promise<Server[]> {
+/** One in-process server per variant, serving `modelsDir` (default: the shipped models). */
+export async function startServers(
+  variants: ServerVariant[],
+  notes: string[],
+  modelsDir = MODELS_DIR,
+): Promise<Server[]> {
   const servers: Server[] = [];
   for (const { backend, threads } of variants) {
     const name = threads === THREADS ? backend : `${backend}-${threads}t`;
@@ -86,7 +91,7 @@ export async function startServers(variants: ServerVariant[], notes: string[]): 
         HOSTNAME: "127.0.0.1",
         ROBUSTCHECK_BACKEND: backend,
         ROBUSTCHECK_THREADS: String(threads),
-        ROBUSTCHECK_MODELS_DIR: MODELS_DIR,
+        ROBUSTCHECK_MODELS_DIR: modelsDir,
         ROBUSTCHECK_DATA_DIR: dataDir,
       });
       const server = await startServer(config, () => {});
