@@ -64,9 +64,14 @@ export function modelDefaultOptions(model: ModelFacts): EffectiveOptions {
   return resolveOptions(model, ...optionLayers(model, {}));
 }
 
-/** The squeezers the manifest's thresholds are calibrated for: the standard profile's, manifest layer included. */
+/**
+ * The squeezers the manifest's thresholds are calibrated for: the `standard` profile's with the
+ * manifest's layer over them (whatever profile that layer picks), else the server's.
+ */
 function manifestSqueezers(model: ModelFacts): Squeezer[] {
-  const squeeze = modelDefaultOptions(model).squeeze;
+  const layer = model.manifest.defaults?.check;
+  const { profile: _, ...standardLayer } = layer ? parseCheckOptions(layer) : {};
+  const squeeze = resolveOptions(model, standardLayer).squeeze;
   return squeeze ? squeeze.squeezers : squeezeProbe.fallback(model).squeezers;
 }
 
