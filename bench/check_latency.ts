@@ -75,11 +75,14 @@ interface Server extends RunningServer {
   dataDir: string;
 }
 
-/** One in-process server per variant, serving `modelsDir` (default: the shipped models). */
+/**
+ * One in-process server per variant serving the shipped models; `env` overrides the configuration (e.g.
+ * ROBUSTCHECK_MODELS_DIR for another models folder).
+ */
 export async function startServers(
   variants: ServerVariant[],
   notes: string[],
-  modelsDir = MODELS_DIR,
+  env: Record<string, string> = {},
 ): Promise<Server[]> {
   const servers: Server[] = [];
   for (const { backend, threads } of variants) {
@@ -91,8 +94,9 @@ export async function startServers(
         HOSTNAME: "127.0.0.1",
         ROBUSTCHECK_BACKEND: backend,
         ROBUSTCHECK_THREADS: String(threads),
-        ROBUSTCHECK_MODELS_DIR: modelsDir,
+        ROBUSTCHECK_MODELS_DIR: MODELS_DIR,
         ROBUSTCHECK_DATA_DIR: dataDir,
+        ...env,
       });
       const server = await startServer(config, () => {});
       const failures = server.registry.failures;

@@ -1,12 +1,14 @@
 /**
- * `deno task bench:profiles [--write] [--images=N] [--large-images=M] [--slow-images=K] [--models=shipped,imagenet]`
+ * `deno task bench:profiles [--write] [--images=N] [--large-images=M] [--slow-images=K] [--models=shipped,imagenet]
+ * [--profiles=screen,standard,thorough]`
  *
  * Latency of each check profile (README "Check profiles") per model and backend (wasm, native): p50/p95 of the HTTP
  * round trip of `POST /v1/models/{id}/check` with `{profile}` only, over loopback against in-process servers
  * (bench/check_latency.ts starts them), after one warm-up image per profile, profiles interleaved image by image so
  * that load drift hits them alike. Models: the shipped ones on N fixture images each (default 10), and MobileNetV2 and
  * ResNet-18 at 224² (bench/models.ts exports them on first use; random weights) on M 224² images (default N) for
- * `screen` and K (default 2) for `standard`/`thorough`, which take seconds to a minute there. The 224² images are the
+ * `screen` and K (default 2) for `standard`/`thorough`, which take seconds to minutes there (warm-up: screen and
+standard only). The 224² images are the
  * fashion-rgb fixtures resized bilinearly (kernels/resize.ts) and sent as PNGs, so decoding is timed as for a real
  * upload. `--write` replaces the "Check profiles" section of BENCHMARKS.md (between its markers; inserted before
  * "## Notes" the first time) and leaves the rest alone.
@@ -19,7 +21,7 @@ import { PROFILES } from "../src/check/options.ts";
 import { startServers, stopServers } from "./check_latency.ts";
 import { THREADS } from "./gradient_cost.ts";
 import { loadAverage } from "./machine.ts";
-import { CACHE_DIR, ensureImagenetModels, MODELS_DIR, SHIPPED } from "./models.ts";
+import { CACHE_DIR, ensureImagenetModels, SHIPPED } from "./models.ts";
 import { median, ms, quantile } from "./stats.ts";
 import { markdownTable } from "./table.ts";
 
@@ -49,10 +51,18 @@ interface Args {
   largeImages: number;
   slowImages: number;
   models: ("shipped" | "imagenet")[];
+  profiles: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { write: false, images: 10, largeImages: NaN, slowImages: 2, models: ["shipped", "imagenet"] };
+  const args: Args = {
+    write: false,
+    images: 10,
+    largeImages: NaN,
+    slowImages: 2,
+    models: ["shipped", "imagenet"],
+    profiles: [...PROFILES],
+  };
   const count = (v: string | undefined) => Number(v) >= 1 ? Math.min(30, Math.floor(Number(v))) : NaN;
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, "").split("=", 2);
@@ -62,9 +72,13 @@ function parseArgs(argv: string[]): Args {
     else if (key === "slow-images" && count(value)) args.slowImages = count(value);
     else if (key === "models" && value && value.split(",").every((m) => m === "shipped" || m === "imagenet")) {
       args.models = value.split(",") as Args["models"];
+    } else if (
+      key === "profiles" && value && value.split(",").every((p) => (PROFILES as readonly string[]).includes(p))
+    ) {
+      args.profiles = value.split(",");
     } else {
       throw new Error(
-        `unknown argument ${arg} (use --write, --images=N, --large-images=M, --slow-images=K, --models=shipped,imagenet)`,
+        `unknown argument ${arg} (use --write, --images=N, --large-images=M, --slow-images=K, --models=shipped,imagenet, --profiles=screen,…)`,
       );
     }
   }
@@ -77,6 +91,7 @@ interface Target {
   id: string;
   images: string[];
   warmUp: string;
+  warmUpProfiles: readonly string[];
   count: (profile: string) => number;
 }
 
@@ -111,23 +126,30 @@ function upscaled(bytes: Uint8Array): string {
   return pngBase64(resizeBilinear(chw, shape, SIDE, SIDE), { channels: 3, height: SIDE, width: SIDE });
 }
 
-async function measure(modelsDir: string, targets: Target[], notes: string[]): Promise<Row[]> {
+async function measure(
+  env: Record<string, string>,
+  targets: Target[],
+  profiles: readonly string[],
+  notes: string[],
+): Promise<Row[]> {
   const servers = await startServers(
     [{ backend: "wasm", threads: THREADS }, { backend: "native", threads: THREADS }],
     notes,
-    modelsDir,
+    env,
   );
   const rows: Row[] = [];
   try {
     for (const target of targets) {
       for (const server of servers) {
         const url = `${server.url}/v1/models/${target.id}/check`;
-        const samples = new Map(PROFILES.map((p) => [p, [] as Awaited<ReturnType<typeof check>>[]]));
-        for (const p of PROFILES) await check(url, target.warmUp, p); // warm-up, not measured
-        for (const [i, image] of target.images.entries()) {
-          for (const p of PROFILES) if (i < target.count(p)) samples.get(p)!.push(await check(url, image, p));
+        const samples = new Map(profiles.map((p) => [p, [] as Awaited<ReturnType<typeof check>>[]]));
+        for (const p of target.warmUpProfiles.filter((p) => profiles.includes(p))) {
+          await check(url, target.warmUp, p); // warm-up, not measured
         }
-        for (const p of PROFILES) {
+        for (const [i, image] of target.images.entries()) {
+          for (const p of profiles) if (i < target.count(p)) samples.get(p)!.push(await check(url, image, p));
+        }
+        for (const p of profiles) {
           const s = samples.get(p)!;
           const times = s.map((r) => r.ms);
           const stages = Object.fromEntries(
@@ -155,7 +177,13 @@ async function measure(modelsDir: string, targets: Target[], notes: string[]): P
 async function shippedTargets(args: Args): Promise<Target[]> {
   return await Promise.all(SHIPPED.map(async (model) => {
     const files = (await fixtureFiles(model.fixtures, args.images + 1)).map((b) => b.toBase64());
-    return { id: model.id, images: files.slice(0, args.images), warmUp: files[args.images], count: () => args.images };
+    return {
+      id: model.id,
+      images: files.slice(0, args.images),
+      warmUp: files[args.images],
+      warmUpProfiles: PROFILES,
+      count: () => args.images,
+    };
   }));
 }
 
@@ -173,6 +201,8 @@ async function imagenetTargets(args: Args, notes: string[]): Promise<Target[]> {
       id,
       images: images.slice(0, count),
       warmUp: images[count],
+      // thorough's sessions are standard's; warming it up would cost a minute per model and backend.
+      warmUpProfiles: ["screen", "standard"],
       count: (profile: string) => profile === "screen" ? args.largeImages : args.slowImages,
     };
   }));
@@ -196,6 +226,7 @@ function render(rows: Row[], load: string[], args: Args, notes: string[]): strin
     ` --images=${args.images}`,
     args.models.includes("imagenet") ? ` --large-images=${args.largeImages} --slow-images=${args.slowImages}` : "",
     args.models.length < 2 ? ` --models=${args.models.join(",")}` : "",
+    args.profiles.length < PROFILES.length ? ` --profiles=${args.profiles.join(",")}` : "",
   ].join("");
   return [
     START,
@@ -233,10 +264,14 @@ if (import.meta.main) {
   const notes: string[] = [];
   const load = [await loadAverage()];
   const rows: Row[] = [];
-  if (args.models.includes("shipped")) rows.push(...await measure(MODELS_DIR, await shippedTargets(args), notes));
+  if (args.models.includes("shipped")) {
+    rows.push(...await measure({}, await shippedTargets(args), args.profiles, notes));
+  }
   if (args.models.includes("imagenet")) {
     const targets = await imagenetTargets(args, notes);
-    if (targets.length > 0) rows.push(...await measure(CACHE_DIR, targets, notes));
+    // thorough takes minutes at 224² on wasm: past the default 120 s request deadline.
+    const env = { ROBUSTCHECK_MODELS_DIR: CACHE_DIR, ROBUSTCHECK_REQUEST_TIMEOUT_MS: "900000" };
+    if (targets.length > 0) rows.push(...await measure(env, targets, args.profiles, notes));
   }
   load.push(await loadAverage());
   const section = render(rows, load, args, notes);
