@@ -18,10 +18,10 @@ export interface ModelFacts {
 }
 
 /**
- * Inputs above 64×64 pixels (4× CIFAR's side) are "large": every screening row costs an
- * ImageNet-class forward pass there, so the `screen` profile trims its rows (README "Check
- * profiles"). The shipped 28²/32² models are small; 224² ImageNet models and a 48×192 OCR
- * classifier are large.
+ * Inputs above 64×64 pixels (4× the area of CIFAR-10's, the largest images Xu et al.'s small-image
+ * squeezers were chosen for) are "large": each screening row is then a costly forward pass, so the
+ * `screen` profile trims its rows (README "Check profiles"). The shipped 28²/32² models are small;
+ * 224² ImageNet models and a 48×192 OCR classifier are large.
  */
 export const LARGE_INPUT_PIXELS = 64 * 64;
 
