@@ -39,8 +39,8 @@ export interface RandomizationSettings {
  * Draws of the `screen` profile on large inputs: the smallest vote with a strict majority. The
  * verdict's agreement < 0.5 then means at most one of three draws keeps the prediction: a draw
  * that keeps it with probability p (a clean image: p ≈ 0.95) is flagged with probability
- * (1−p)³ + 3p(1−p)² ≈ 0.007; an input whose draws keep it with p = 0.2 (what Xie et al.'s
- * randomization does to most adversarial examples) with 0.90.
+ * (1−p)³ + 3p(1−p)² ≈ 0.007; an input whose draws keep it with p = 0.2 with 0.90 (Xie et al.'s
+ * randomization restores the true class of most adversarial examples made without it).
  */
 export const SCREEN_LARGE_DRAWS = 3;
 
