@@ -75,7 +75,15 @@ interface Server extends RunningServer {
   dataDir: string;
 }
 
-export async function startServers(variants: ServerVariant[], notes: string[]): Promise<Server[]> {
+/**
+ * One in-process server per variant serving the shipped models; `env` overrides the configuration (e.g.
+ * ROBUSTCHECK_MODELS_DIR for another models folder).
+ */
+export async function startServers(
+  variants: ServerVariant[],
+  notes: string[],
+  env: Record<string, string> = {},
+): Promise<Server[]> {
   const servers: Server[] = [];
   for (const { backend, threads } of variants) {
     const name = threads === THREADS ? backend : `${backend}-${threads}t`;
@@ -88,6 +96,7 @@ export async function startServers(variants: ServerVariant[], notes: string[]): 
         ROBUSTCHECK_THREADS: String(threads),
         ROBUSTCHECK_MODELS_DIR: MODELS_DIR,
         ROBUSTCHECK_DATA_DIR: dataDir,
+        ...env,
       });
       const server = await startServer(config, () => {});
       const failures = server.registry.failures;

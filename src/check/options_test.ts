@@ -91,6 +91,45 @@ Deno.test("options: standard is the server defaults; screen keeps squeezing, dra
   }
 });
 
+Deno.test("options: screen on inputs above 64×64 runs bit depth + median, 3 draws and FGSM at the budget only", () => {
+  const facts = (channels: 1 | 3, height: number, width: number) => ({
+    manifest: randomLinearSoftmax({ seed: 5, classes: 4, channels, height, width, scale: 1 }).manifest,
+    gradientMode: "exact" as const,
+  });
+  const screenOf = (m: ReturnType<typeof facts>) => resolveOptions(m, parseCheckOptions({ profile: "screen" }));
+  const large = screenOf(facts(3, 224, 224));
+  assert.deepEqual(large.squeeze && large.squeeze.squeezers, [{ kind: "bitDepth", bits: 5 }, {
+    kind: "median",
+    size: 2,
+  }]);
+  assert.deepEqual(large.fgsm, { eps: [8 / 255] });
+  assert.ok(large.randomization);
+  assert.deepEqual([large.randomization.draws, large.randomization.eot], [3, false]);
+  // 1 clean + 2 squeezed + 3 draws + FGSM (one gradient row = 2, one ε row).
+  assert.equal(estimateCheckCost(large, 2), 9);
+  const wide = screenOf(facts(3, 48, 192));
+  assert.deepEqual(wide.squeeze, large.squeeze, "a 48×192 input is large too");
+  const grey = screenOf(facts(1, 96, 96));
+  assert.deepEqual(grey.squeeze && grey.squeeze.squeezers, [{ kind: "bitDepth", bits: 1 }, {
+    kind: "median",
+    size: 2,
+  }]);
+  assert.deepEqual(grey.fgsm, { eps: [0.1] });
+  // 64×64 is still small: screen keeps the standard squeezers, draws and ε.
+  const edge = facts(3, 64, 64);
+  const small = screenOf(edge);
+  const standard = serverDefaults(edge);
+  assert.deepEqual([small.squeeze, small.fgsm], [standard.squeeze, standard.fgsm]);
+  assert.ok(small.randomization && standard.randomization);
+  assert.equal(small.randomization.draws, standard.randomization.draws);
+  // standard and thorough do not depend on the input size.
+  const big = facts(3, 224, 224);
+  const bigStandard = serverDefaults(big);
+  assert.ok(bigStandard.squeeze && bigStandard.randomization);
+  assert.equal(bigStandard.squeeze.squeezers.length, 3);
+  assert.deepEqual([bigStandard.fgsm, bigStandard.randomization.draws], [{ eps: [2 / 255, 4 / 255, 8 / 255] }, 20]);
+});
+
 Deno.test("options: thorough runs PGD 50 steps × 4 random restarts, EoT 20×16 over 40 draws, 12 bisection points", () => {
   const o = resolveOptions(colourModel, parseCheckOptions({ profile: "thorough" }));
   assert.ok(o.pgd && o.randomization && o.randomization.eot && o.minimalEpsilon);

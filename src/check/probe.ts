@@ -17,6 +17,23 @@ export interface ModelFacts {
   gradientMode: GradientMode;
 }
 
+/**
+ * Inputs above 64×64 pixels (4× the area of CIFAR-10's, the largest images Xu et al.'s small-image
+ * squeezers were chosen for) are "large": each screening row is then a costly forward pass, so the
+ * `screen` profile trims its rows (README "Check profiles"). The shipped 28²/32² models are small;
+ * 224² ImageNet models and a 48×192 OCR classifier are large.
+ */
+export const LARGE_INPUT_PIXELS = 64 * 64;
+
+export function isLargeInput({ manifest }: ModelFacts): boolean {
+  return manifest.input.height * manifest.input.width > LARGE_INPUT_PIXELS;
+}
+
+/** The default L∞ budget of the attacks: 0.1 for greyscale models (MNIST-like), 8/255 for colour ones. */
+export function linfBudget({ manifest }: ModelFacts): number {
+  return manifest.input.channels === 1 ? 0.1 : 8 / 255;
+}
+
 export interface ImageShape {
   channels: number;
   height: number;

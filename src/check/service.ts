@@ -13,7 +13,7 @@ import {
   resolveOptions,
 } from "./options.ts";
 import type { ModelFacts, SqueezeThreshold, ThresholdSource } from "./probe.ts";
-import { squeezeThreshold } from "./probes/squeeze.ts";
+import { squeezeProbe, squeezeThreshold } from "./probes/squeeze.ts";
 import type { Squeezer } from "./squeeze.ts";
 import { type CheckReport, runCheck } from "./run_check.ts";
 
@@ -65,6 +65,17 @@ export function modelDefaultOptions(model: ModelFacts): EffectiveOptions {
 }
 
 /**
+ * The squeezers the manifest's thresholds are calibrated for: the `standard` profile's with the
+ * manifest's layer over them (whatever profile that layer picks), else the server's.
+ */
+function manifestSqueezers(model: ModelFacts): Squeezer[] {
+  const layer = model.manifest.defaults?.check;
+  const { profile: _, ...standardLayer } = layer ? parseCheckOptions(layer) : {};
+  const squeeze = resolveOptions(model, standardLayer).squeeze;
+  return squeeze ? squeeze.squeezers : squeezeProbe.fallback(model).squeezers;
+}
+
+/**
  * Validates the options (request over manifest over server defaults; squeezers: withCalibratedSqueezers),
  * refuses work over the limits or the compute budget before running anything, picks the squeeze
  * threshold, and runs.
@@ -95,6 +106,7 @@ export async function checkImage(input: CheckServiceInput): Promise<CheckReport>
       request: request.squeeze || undefined,
       calibration,
       manifestThreshold: manifest.defaults?.squeezeThreshold,
+      manifestSqueezers: manifestSqueezers(model),
     })
     : { value: null, source: "none" };
   return await runCheck({
@@ -113,16 +125,14 @@ export async function defaultSqueezeThreshold(
   calibrations: CalibrationLookup,
 ): Promise<{ value: number | null; source: Exclude<ThresholdSource, "request">; squeezers: Squeezer[] }> {
   const calibration = await calibrations.get(classifier.manifest.id, classifier.sha256);
-  const options = withCalibratedSqueezers(
-    modelDefaultOptions({ manifest: classifier.manifest, gradientMode: classifier.gradientMode }),
-    {},
-    calibration,
-  );
+  const model = { manifest: classifier.manifest, gradientMode: classifier.gradientMode };
+  const options = withCalibratedSqueezers(modelDefaultOptions(model), {}, calibration);
   if (!options.squeeze) return { value: null, source: "none", squeezers: [] };
   const threshold = squeezeThreshold({
     settings: options.squeeze,
     calibration,
     manifestThreshold: classifier.manifest.defaults?.squeezeThreshold,
+    manifestSqueezers: manifestSqueezers(model),
   });
   // Without a request the rule never answers "request".
   return {

@@ -67,3 +67,32 @@ Deno.test("check service: a selected set runs unless the request names squeezers
   assert.equal(thresholdOnly.squeeze!.thresholdSource, "request");
   assert.equal((await run({ ...light, squeeze: false }, selected)).squeeze, null);
 });
+
+Deno.test("check service: the manifest's threshold holds for its standard squeezers and their subsets only", async () => {
+  const base = randomLinearSoftmax({ seed: 4, classes: 3, channels: 3, height: 72, width: 72, scale: 2 });
+  // A manifest that picks `screen` for its checks: its thresholds are still the standard set's.
+  const large = {
+    ...base,
+    manifest: {
+      ...base.manifest,
+      defaults: { squeezeThreshold: 0.25, check: { profile: "screen", squeeze: { threshold: 0.3 } } },
+    },
+  };
+  const image = new Float32Array(3 * 72 * 72).fill(0.4);
+  const runLarge = (rawOptions: unknown) =>
+    checkImage({
+      classifier: large,
+      pixels: image,
+      rawOptions,
+      calibrations: lookup(null),
+      limits: DEFAULT_CHECK_LIMITS,
+    });
+  const screen = await runLarge({});
+  assert.deepEqual(Object.keys(screen.squeeze!.scores), ["bitDepth:5", "median:2"]);
+  assert.deepEqual([screen.squeeze!.threshold, screen.squeeze!.thresholdSource], [0.3, "manifest"]);
+  const standard = await runLarge({ profile: "standard", pgd: false, minimalEpsilon: false, randomization: false });
+  assert.equal(Object.keys(standard.squeeze!.scores).length, 3);
+  assert.equal(standard.squeeze!.thresholdSource, "manifest");
+  const other = await runLarge({ squeeze: { squeezers: [{ kind: "bitDepth", bits: 4 }] } });
+  assert.deepEqual([other.squeeze!.threshold, other.squeeze!.thresholdSource], [null, "none"]);
+});

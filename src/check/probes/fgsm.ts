@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { estimateFgsmCost, fgsm } from "../../attacks/fgsm.ts";
-import { attackReasons, type AttackReport, describeAttack, exceeded, type Probe } from "../probe.ts";
+import {
+  attackReasons,
+  type AttackReport,
+  describeAttack,
+  exceeded,
+  isLargeInput,
+  linfBudget,
+  type Probe,
+} from "../probe.ts";
 import { AttackRowsSchema } from "./attack_schema.ts";
 
 export interface FgsmSettings {
@@ -16,8 +24,13 @@ export const fgsmProbe: Probe<"fgsm", typeof FgsmLayer, FgsmSettings, AttackRepo
   layer: FgsmLayer,
   section: AttackRowsSchema,
   serverDefault: (model) => fgsmProbe.fallback(model),
-  // The screening profile keeps FGSM: it is its only attack (one gradient per ε).
-  profiles: { screen: (model) => fgsmProbe.fallback(model), thorough: (model) => fgsmProbe.fallback(model) },
+  // The screening profile keeps FGSM: it is its only attack (one gradient, one forward row per ε).
+  // Large inputs: only the default L∞ budget (the standard PGD probe's ε), the one ε that answers
+  // "does one gradient step within the budget change the prediction".
+  profiles: {
+    screen: (model) => isLargeInput(model) ? { eps: [linfBudget(model)] } : fgsmProbe.fallback(model),
+    thorough: (model) => fgsmProbe.fallback(model),
+  },
   fallback: ({ manifest }) => ({
     eps: manifest.input.channels === 1 ? [0.05, 0.1, 0.25] : [2 / 255, 4 / 255, 8 / 255],
   }),

@@ -8,6 +8,7 @@ import {
   type Candidate,
   describeAttack,
   exceeded,
+  linfBudget,
   type Probe,
   ProbeLimitError,
   STAGE,
@@ -69,9 +70,9 @@ export const pgdProbe: Probe<"pgd", typeof PgdLayer, PgdSettings[], AttackReport
       return standard.map((p) => ({ ...p, steps: 50, alpha: derivedStep(p.eps, 50), restarts: 4, randomStart: true }));
     },
   },
-  fallback({ manifest }) {
-    const grey = manifest.input.channels === 1;
-    const budget = grey ? 0.1 : 8 / 255;
+  fallback(model) {
+    const grey = model.manifest.input.channels === 1;
+    const budget = linfBudget(model);
     const l2 = grey ? 1.5 : 0.5;
     return [
       {

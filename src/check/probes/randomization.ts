@@ -6,6 +6,8 @@ import { pngBase64 } from "../images.ts";
 import {
   describeAttack,
   exceeded,
+  isLargeInput,
+  linfBudget,
   type Probe,
   type ProbeContext,
   ProbeLimitError,
@@ -32,6 +34,15 @@ export interface RandomizationSettings {
   /** `["randomized"]`: the report carries the first RETURNED_DRAWS draws with their predictions. */
   return?: "randomized"[];
 }
+
+/**
+ * Draws of the `screen` profile on large inputs: the smallest vote with a strict majority. The
+ * verdict's agreement < 0.5 then means at most one of three draws keeps the prediction: a draw
+ * that keeps it with probability p (a clean image: p ≈ 0.95) is flagged with probability
+ * (1−p)³ + 3p(1−p)² ≈ 0.007; an input whose draws keep it with p = 0.2 with 0.90 (Xie et al.'s
+ * randomization restores the true class of most adversarial examples made without it).
+ */
+export const SCREEN_LARGE_DRAWS = 3;
 
 /** How many draws `return: ["randomized"]` shows (the report stays small at 224×224). */
 export const RETURNED_DRAWS = 6;
@@ -106,8 +117,13 @@ export const randomizationProbe: Probe<
     return model.gradientMode === "spsa" ? { ...full, eot: false } : full;
   },
   profiles: {
-    // The votes only: EoT-PGD is an attack, and the screening profile's only attack is FGSM.
-    screen: (model) => ({ ...randomizationProbe.fallback(model), eot: false }),
+    // The votes only: EoT-PGD is an attack, and the screening profile's only attack is FGSM. Large
+    // inputs: SCREEN_LARGE_DRAWS draws (each one is a forward row of the model).
+    screen: (model) => ({
+      ...randomizationProbe.fallback(model),
+      ...(isLargeInput(model) ? { draws: SCREEN_LARGE_DRAWS } : {}),
+      eot: false,
+    }),
     // 40 draws; EoT-PGD with 20 steps of 16 samples (SPSA models: still no EoT).
     thorough(model) {
       const full = randomizationProbe.fallback(model);
@@ -121,9 +137,9 @@ export const randomizationProbe: Probe<
       };
     },
   },
-  fallback({ manifest }) {
-    const { channels, height, width } = manifest.input;
-    const budget = channels === 1 ? 0.1 : 8 / 255;
+  fallback(model) {
+    const { height, width } = model.manifest.input;
+    const budget = linfBudget(model);
     const side = Math.min(height, width);
     const canvas = Math.max(side + 1, Math.round(side * 331 / 299));
     return {

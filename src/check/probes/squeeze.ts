@@ -1,7 +1,7 @@
 import { z as zo } from "@hono/zod-openapi";
 import { z } from "zod";
 import { pngBase64 } from "../images.ts";
-import { exceeded, type Probe, type ProbeContext, type SqueezeThreshold } from "../probe.ts";
+import { exceeded, isLargeInput, type Probe, type ProbeContext, type SqueezeThreshold } from "../probe.ts";
 import { scoresFromLogits, squeezedBatch, type Squeezer, squeezerName, SqueezerSchema } from "../squeeze.ts";
 
 export interface SqueezeSettings {
@@ -43,8 +43,18 @@ export const squeezeProbe: Probe<"squeeze", typeof SqueezeLayer, SqueezeSettings
   layer: SqueezeLayer,
   section: SqueezeSection,
   serverDefault: (model) => squeezeProbe.fallback(model),
-  // Squeezing costs one row per squeezer: every profile keeps the model's squeezers.
-  profiles: { screen: (model) => squeezeProbe.fallback(model), thorough: (model) => squeezeProbe.fallback(model) },
+  profiles: {
+    // Large inputs: the bit-depth and median squeezers only. Non-local means is the costliest kernel
+    // (~50 ms at 224²) and one more forward row; a threshold calibrated for the full set still
+    // applies to this subset (squeezeThreshold).
+    screen(model) {
+      const full = squeezeProbe.fallback(model);
+      return isLargeInput(model)
+        ? { ...full, squeezers: full.squeezers.filter((s) => s.kind !== "nonLocalMeans") }
+        : full;
+    },
+    thorough: (model) => squeezeProbe.fallback(model),
+  },
   fallback({ manifest }) {
     const squeezers: Squeezer[] = manifest.input.channels === 1
       ? [{ kind: "bitDepth", bits: 1 }, { kind: "median", size: 2 }]
@@ -105,30 +115,44 @@ export interface ThresholdInput {
   /** The squeezers the score is computed with. */
   settings: SqueezeSettings;
   /** What the request said about squeezing (nothing for GET /v1/models/{id}). */
-  request?: { threshold?: number; squeezers?: unknown };
+  request?: { threshold?: number };
   calibration: { threshold: number; squeezers: readonly string[] } | null;
-  /** The manifest's `defaults.squeezeThreshold` (calibrated for the model's default squeezers). */
+  /** The manifest's `defaults.squeezeThreshold`. */
   manifestThreshold: number | undefined;
+  /**
+   * The set the manifest's thresholds were calibrated for: the model's standard squeezers (its
+   * `defaults.check` squeezers, else the server's).
+   */
+  manifestSqueezers: readonly Squeezer[];
+}
+
+/**
+ * Whether a threshold calibrated for `calibrated` holds for `squeezers`: they must be a subset of
+ * it. The joint score is a maximum over the squeezers, so a subset's score never exceeds the full
+ * set's on any image: its false-positive rate stays at most the calibrated one (its detection rate
+ * may drop). A set with any other squeezer has a different score distribution: no threshold.
+ */
+export function thresholdHolds(squeezers: readonly string[], calibrated: readonly string[]): boolean {
+  return squeezers.length > 0 && squeezers.every((name) => calibrated.includes(name));
 }
 
 /**
  * The one rule for the squeeze threshold, used by /check and GET /v1/models/{id}: the request's
- * threshold → a calibration made with the same squeezers → the manifest's (its `defaults.check`
- * threshold, or `defaults.squeezeThreshold` unless the request chose its own squeezers) → none.
+ * threshold → a calibration whose squeezers include the ones run → the manifest's (its
+ * `defaults.check` threshold, else `defaults.squeezeThreshold`) when the squeezers run are among
+ * the model's standard ones → none. So a profile with fewer squeezers (`screen` on large inputs)
+ * keeps a threshold, and one with other squeezers never borrows one.
  */
 export function squeezeThreshold(input: ThresholdInput): SqueezeThreshold {
   const { settings, request, calibration } = input;
   if (request?.threshold !== undefined) return { value: request.threshold, source: "request" };
   const names = settings.squeezers.map(squeezerName);
-  if (
-    calibration && calibration.squeezers.length === names.length &&
-    calibration.squeezers.every((n, i) => n === names[i])
-  ) {
+  if (calibration && thresholdHolds(names, calibration.squeezers)) {
     return { value: calibration.threshold, source: "calibration" };
   }
-  if (settings.threshold !== null) return { value: settings.threshold, source: "manifest" };
-  if (input.manifestThreshold !== undefined && request?.squeezers === undefined) {
-    return { value: input.manifestThreshold, source: "manifest" };
+  const manifestValue = settings.threshold ?? input.manifestThreshold;
+  if (manifestValue !== undefined && thresholdHolds(names, input.manifestSqueezers.map(squeezerName))) {
+    return { value: manifestValue, source: "manifest" };
   }
   return { value: null, source: "none" };
 }
