@@ -24,8 +24,8 @@ import { loadAverage } from "./machine.ts";
 import { CACHE_DIR, ensureImagenetModels, SHIPPED } from "./models.ts";
 import { median, ms, quantile } from "./stats.ts";
 import { markdownTable } from "./table.ts";
+import { writeMarkedSection } from "./marked_section.ts";
 
-const BENCHMARKS_MD = new URL("../BENCHMARKS.md", import.meta.url);
 const FIXTURES = new URL("../tests/fixtures/", import.meta.url).pathname;
 const START = "<!-- profiles:start (bench/check_profiles.ts --write) -->";
 const END = "<!-- profiles:end -->";
@@ -249,14 +249,9 @@ function render(rows: Row[], load: string[], args: Args, notes: string[]): strin
   ].join("\n");
 }
 
-async function write(section: string): Promise<void> {
-  const text = await Deno.readTextFile(BENCHMARKS_MD);
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  const next = start >= 0 && end > start
-    ? text.slice(0, start) + section + text.slice(end + END.length)
-    : text.replace("\n## Notes\n", `\n${section}\n\n## Notes\n`);
-  await Deno.writeTextFile(BENCHMARKS_MD, next);
+/** Replaces the marked section; the first time it goes before "## Notes". */
+function write(section: string): Promise<void> {
+  return writeMarkedSection(section, START, END, (text, s) => text.replace("\n## Notes\n", `\n${s}\n\n## Notes\n`));
 }
 
 if (import.meta.main) {
