@@ -7,7 +7,7 @@ import { loadConfig } from "../src/config.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 import type { SHIPPED } from "./models.ts";
 import { MODELS_DIR } from "./models.ts";
-import { median, quantile } from "./stats.ts";
+import { median, quantile, settle } from "./stats.ts";
 import type { TorchClient } from "./torch_client.ts";
 import { THREADS } from "./gradient_cost.ts";
 
@@ -212,6 +212,7 @@ export async function measureCheckLatency(options: CheckLatencyOptions): Promise
       }
       for (let k = 0; k < runners.length; k++) {
         const j = (k + i) % runners.length;
+        await settle();
         const out = await runners[j].run(image.file, image.bytes);
         own[j].latencyMs.push(out.ms);
         own[j].timings.push(out.timings);

@@ -12,7 +12,7 @@ import { parseManifest } from "../src/registry/load_manifest.ts";
 import { sha256Hex } from "../src/registry/registry.ts";
 import { createRng } from "../kernels/rng.ts";
 import type { BenchModel } from "./models.ts";
-import { median } from "./stats.ts";
+import { median, settle } from "./stats.ts";
 import type { TorchClient } from "./torch_client.ts";
 
 export const BATCHES = [1, 16] as const;
@@ -163,6 +163,7 @@ export async function measureGradientCost(
         for (let k = 0; k < probes.length; k++) {
           const i = (k + round) % probes.length;
           const p = probes[i];
+          await settle();
           let f: number, g: number;
           if (round % 2 === 0) {
             f = await p.fwd();

@@ -23,3 +23,14 @@ export function ms(value: number): string {
 export function ratio(value: number): string {
   return Number.isFinite(value) ? `${value.toFixed(2)}×` : "–";
 }
+
+/**
+ * A pause before each measured call of an interleaved comparison: the previous runtime's thread
+ * pool (OpenMP's or onnxruntime's spin-waiting workers) goes idle first, so it does not take the
+ * cores from the next runtime's measurement.
+ */
+export const SETTLE_MS = 20;
+
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+}
