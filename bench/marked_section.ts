@@ -19,6 +19,7 @@ export async function writeMarkedSection(
     ? text.slice(0, at) + section + text.slice(until + end.length)
     : place(text, section);
   await Deno.writeTextFile(BENCHMARKS_MD, next);
+  await formatMarkdown(BENCHMARKS_MD.pathname);
 }
 
 /**
@@ -34,4 +35,14 @@ export function withOwnedSections(markdown: string, previous: string): string {
   const marked = [...head.matchAll(/<!-- (\w+):start[^>]*-->[\s\S]*?<!-- \1:end -->/g)].map((m) => m[0]);
   const body = marked.length ? markdown.replace("\n## Notes\n", `\n${marked.join("\n\n")}\n\n## Notes\n`) : markdown;
   return body.trimEnd() + "\n" + tail;
+}
+
+/** `deno fmt` with the repository's settings, so the written file keeps `deno fmt --check` clean. */
+export async function formatMarkdown(path: string): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--config", new URL("../deno.json", import.meta.url).pathname, path],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`deno fmt ${path}: ${new TextDecoder().decode(out.stderr)}`);
 }

@@ -17,10 +17,8 @@ import { measureKernels } from "./kernels.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { type BenchModel, ensureImagenetModels, SHIPPED } from "./models.ts";
 import { type BenchResults, renderMarkdown } from "./report.ts";
-import { withOwnedSections } from "./marked_section.ts";
+import { BENCHMARKS_MD, formatMarkdown, withOwnedSections } from "./marked_section.ts";
 import { probeTorch, startTorch, type TorchClient } from "./torch_client.ts";
-
-const BENCHMARKS_MD = new URL("../BENCHMARKS.md", import.meta.url);
 
 /** Measured-round budget per gradient-cost cell: enough rounds for a stable median, in ~10 min total. */
 function cellBudgetMs(model: BenchModel, batch: number): number {
@@ -65,16 +63,6 @@ export function parseArgs(argv: string[]): Args {
 
 /** Per shipped model in section 2; the slowest runtime decides how many images fit. */
 const CHECK_BUDGET_MS = 100_000;
-
-/** `deno fmt` with the repository's settings, so the written file keeps `deno fmt --check` clean. */
-export async function formatMarkdown(path: string): Promise<void> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--config", new URL("../deno.json", import.meta.url).pathname, path],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`deno fmt ${path}: ${new TextDecoder().decode(out.stderr)}`);
-}
 
 async function main(): Promise<void> {
   const args = parseArgs(Deno.args);
