@@ -9,7 +9,7 @@ import { z } from "zod";
 import { apgd, estimateApgdCost } from "../../attacks/apgd.ts";
 import { serverDefaults } from "../../check/options.ts";
 import { DLR_MIN_CLASSES } from "../../../kernels/loss.ts";
-import { type AttackRunner, checkIterative, type ResolvedAttack } from "./types.ts";
+import { type AttackRunner, checkIterative, perEpsilon, type ResolvedAttack } from "./types.ts";
 
 /** AutoAttack's standard budget: 100 steps, 1 restart (the check's PGD steps are used when lower). */
 const APGD_DEFAULT_STEPS = 100;
@@ -62,11 +62,9 @@ function apgdRunner<K extends "apgd-ce" | "apgd-dlr">(kind: K, loss: "ce" | "dlr
     cost: (a, images, gradientCost) =>
       a.eps.length * estimateApgdCost({ images, steps: a.steps, restarts: a.restarts, gradientCost }),
     check: checkIterative,
-    async run(a, { classifier, pixels, labels, seedOf, signal }) {
-      const out = [];
-      for (const [k, eps] of a.eps.entries()) {
-        signal?.throwIfAborted();
-        const results = await apgd(classifier, pixels, {
+    run: (a, context) =>
+      perEpsilon(a, context, (eps, _k, seeds) =>
+        apgd(context.classifier, context.pixels, {
           norm: a.norm,
           eps,
           steps: a.steps,
@@ -74,19 +72,9 @@ function apgdRunner<K extends "apgd-ce" | "apgd-dlr">(kind: K, loss: "ce" | "dlr
           loss,
           rho: a.rho,
           seed: 0,
-          seeds: Array.from(labels, (_, i) => seedOf(a.stage + k, i)),
-          labels,
-        });
-        out.push(results.map((r) => ({
-          success: r.success,
-          iterations: r.iterations,
-          prediction: r.adversarial.index,
-          perturbation: r.perturbation,
-          pixels: r.adversarialPixels,
-        })));
-      }
-      return out;
-    },
+          seeds,
+          labels: context.labels,
+        })),
   };
   return runner;
 }

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { estimateFgsmCost, fgsm } from "../../attacks/fgsm.ts";
 import { serverDefaults } from "../../check/options.ts";
-import type { AttackRunner, ResolvedAttack } from "./types.ts";
+import { type AttackRunner, type ResolvedAttack, sampleOf } from "./types.ts";
 
 const FgsmSpec = z.object({
   kind: z.literal("fgsm"),
@@ -32,17 +32,6 @@ export const fgsmRunner: AttackRunner<FgsmSpec, ResolvedFgsm> = {
   check: () => null,
   async run(a, { classifier, pixels, labels, signal }) {
     const results = await fgsm(classifier, pixels, { labels, eps: a.eps, loss: a.loss, signal });
-    return a.eps.map((_, k) =>
-      results.map((perEps) => {
-        const r = perEps[k];
-        return {
-          success: r.success,
-          iterations: r.iterations,
-          prediction: r.adversarial.index,
-          perturbation: r.perturbation,
-          pixels: r.adversarialPixels,
-        };
-      })
-    );
+    return a.eps.map((_, k) => results.map((perEps) => sampleOf(perEps[k])));
   },
 };

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { estimatePgdCost, pgd } from "../../attacks/pgd.ts";
 import { serverDefaults } from "../../check/options.ts";
-import { type AttackRunner, checkIterative, type ResolvedAttack } from "./types.ts";
+import { type AttackRunner, checkIterative, perEpsilon, type ResolvedAttack } from "./types.ts";
 
 /** Madry et al.'s step size when none is given. */
 export const madryAlpha = (eps: number, steps: number): number => 2.5 * eps / steps;
@@ -77,11 +77,9 @@ export const pgdRunner: AttackRunner<PgdSpec, ResolvedPgd> = {
   cost: (a, images, gradientCost) =>
     a.eps.length * estimatePgdCost({ images, steps: a.steps, restarts: a.restarts, gradientCost }),
   check: checkIterative,
-  async run(a, { classifier, pixels, labels, seedOf, signal }) {
-    const out = [];
-    for (const [k, eps] of a.eps.entries()) {
-      signal?.throwIfAborted();
-      const results = await pgd(classifier, pixels, {
+  run: (a, context) =>
+    perEpsilon(a, context, (eps, k, seeds) =>
+      pgd(context.classifier, context.pixels, {
         norm: a.norm,
         eps,
         alpha: a.alpha[k],
@@ -90,18 +88,8 @@ export const pgdRunner: AttackRunner<PgdSpec, ResolvedPgd> = {
         restarts: a.restarts,
         loss: a.loss,
         seed: 0,
-        seeds: Array.from(labels, (_, i) => seedOf(a.stage + k, i)),
-        labels,
-        signal,
-      });
-      out.push(results.map((r) => ({
-        success: r.success,
-        iterations: r.iterations,
-        prediction: r.adversarial.index,
-        perturbation: r.perturbation,
-        pixels: r.adversarialPixels,
-      })));
-    }
-    return out;
-  },
+        seeds,
+        labels: context.labels,
+        signal: context.signal,
+      })),
 };

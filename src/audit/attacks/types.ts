@@ -8,6 +8,7 @@ import type { z } from "zod";
 import type { Classifier } from "../../model/classifier.ts";
 import type { ModelFacts } from "../../check/options.ts";
 import type { NormName } from "../rows.ts";
+import type { AttackResult } from "../../attacks/result.ts";
 
 /** Fields every resolved attack has; a runner adds its own settings. */
 export interface ResolvedAttack {
@@ -74,4 +75,33 @@ export function checkIterative(
   if (a.steps > limits.maxSteps) return `maxSteps: ${a.id} steps ${a.steps} > ${limits.maxSteps}`;
   if (a.restarts > limits.maxRestarts) return `maxRestarts: ${a.id} restarts ${a.restarts} > ${limits.maxRestarts}`;
   return null;
+}
+
+/** An attack result as an audit sample. */
+export function sampleOf(r: AttackResult): AttackSample {
+  return {
+    success: r.success,
+    iterations: r.iterations,
+    prediction: r.adversarial.index,
+    perturbation: r.perturbation,
+    pixels: r.adversarialPixels,
+  };
+}
+
+/**
+ * An attack run once per ε of its list, [ε index][image]: the p-th ε seeds image i with its seed for
+ * stage `stage + p`, and the signal is checked before each ε.
+ */
+export async function perEpsilon(
+  a: ResolvedAttack,
+  { labels, seedOf, signal }: AttackContext,
+  attack: (eps: number, k: number, seeds: number[]) => Promise<AttackResult[]>,
+): Promise<AttackSample[][]> {
+  const out: AttackSample[][] = [];
+  for (const [k, eps] of a.eps.entries()) {
+    signal?.throwIfAborted();
+    const seeds = Array.from(labels, (_, i) => seedOf(a.stage + k, i));
+    out.push((await attack(eps, k, seeds)).map(sampleOf));
+  }
+  return out;
 }
