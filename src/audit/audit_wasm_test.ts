@@ -5,15 +5,11 @@
  */
 import assert from "node:assert/strict";
 import puppeteer from "puppeteer-core";
-import { resolveOptions } from "../check/options.ts";
-import type { EotSettings } from "../check/probes/randomization.ts";
-import { runCheck } from "../check/run_check.ts";
 import { decodeDatasetImage, readDataset } from "../dataset/mod.ts";
 import { ManifestSchema } from "../registry/manifest.ts";
 import { loadClassifier, type OnnxClassifier } from "../runtime/onnx_classifier.ts";
 import { startWorkerPool } from "../runtime/worker_pool.ts";
 import { sha256Hex } from "../dataset/sha256.ts";
-import type { ResolvedPgd } from "./attacks/pgd.ts";
 import { parse } from "csv-parse/sync";
 import { auditRowsCsv } from "./csv.ts";
 import { percent, renderReportHtml } from "./html.ts";
@@ -21,7 +17,7 @@ import { type EffectivePlan, resolvePlan, selectImages, shardCount, shardRange, 
 import { buildReport } from "./report.ts";
 import { AuditReportSchema } from "./report_schema.ts";
 import type { ShardResult } from "./rows.ts";
-import { imageSeed } from "./seeds.ts";
+import { checkLikeAudit } from "./testdata/check_like_audit.ts";
 import { runShard, type ShardImage } from "./shard.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -85,35 +81,9 @@ Deno.test({
       assert.deepEqual(rowsOf(reSharded), rowsOf(shards));
 
       // Per image, the numbers equal /check's with seed imageSeed(seed, index) and the same probes.
-      const pgdProbes = plan.attacks.filter((a): a is ResolvedPgd => a.kind === "pgd").flatMap((a) =>
-        a.eps.map((eps, k) => ({
-          norm: a.norm,
-          eps,
-          alpha: a.alpha[k],
-          steps: a.steps,
-          randomStart: a.randomStart,
-          restarts: a.restarts,
-          loss: a.loss,
-        }))
-      );
       const all = rowsOf(shards);
       for (const img of images.slice(0, 4)) {
-        const options = resolveOptions(facts, {
-          label: img.label,
-          seed: imageSeed(plan.seed, img.index),
-          squeeze: { squeezers: plan.squeeze!.squeezers },
-          randomization: { ...plan.randomization!, eot: plan.randomization!.eot as EotSettings },
-          fgsm: { eps: plan.attacks[0].eps },
-          pgd: pgdProbes,
-          minimalEpsilon: plan.minimalEpsilon!,
-        });
-        const check = await runCheck({
-          classifier,
-          pixels: img.pixels!,
-          options,
-          threshold: { value: null, source: "none" },
-          budget: 1e9,
-        });
+        const check = await checkLikeAudit(plan, facts, classifier, img);
         const row = all.images[img.index];
         assert.equal(row.clean!.prediction, check.prediction.index);
         assert.equal(row.squeeze, check.squeeze!.joint);

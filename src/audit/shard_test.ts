@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
-import { resolveOptions } from "../check/options.ts";
-import type { EotSettings } from "../check/probes/randomization.ts";
-import { runCheck } from "../check/run_check.ts";
 import { randomLinearSoftmax } from "../attacks/testdata/linear_softmax.ts";
 import type { Classifier } from "../model/classifier.ts";
 import { type EffectivePlan, resolvePlan, shardCount, shardRange, spsaSample } from "./plan.ts";
-import type { ResolvedPgd } from "./attacks/pgd.ts";
 import type { ShardResult } from "./rows.ts";
-import { imageSeed } from "./seeds.ts";
+import { checkLikeAudit } from "./testdata/check_like_audit.ts";
 import { runShard, type ShardImage } from "./shard.ts";
 
 const shape = { channels: 1 as const, height: 8, width: 8 };
@@ -92,34 +88,8 @@ Deno.test("shard: an image's rows are the same whatever shard it runs in and in 
 
 Deno.test("shard: each image's numbers equal /check's on that image with seed imageSeed(seed, index)", async () => {
   const [result] = await runAll({ ...plan, shardSize: N }, model, images);
-  const pgdProbes = plan.attacks.filter((a): a is ResolvedPgd => a.kind === "pgd").flatMap((a) =>
-    a.eps.map((eps, k) => ({
-      norm: a.norm,
-      eps,
-      alpha: a.alpha[k],
-      steps: a.steps,
-      randomStart: a.randomStart,
-      restarts: a.restarts,
-      loss: a.loss,
-    }))
-  );
   for (const img of images) {
-    const options = resolveOptions(facts, {
-      label: img.label,
-      seed: imageSeed(plan.seed, img.index),
-      squeeze: { squeezers: plan.squeeze!.squeezers },
-      randomization: { ...plan.randomization!, eot: plan.randomization!.eot as EotSettings },
-      fgsm: { eps: plan.attacks[0].eps },
-      pgd: pgdProbes,
-      minimalEpsilon: plan.minimalEpsilon!,
-    });
-    const check = await runCheck({
-      classifier: model,
-      pixels: img.pixels!,
-      options,
-      threshold: { value: null, source: "none" },
-      budget: 1e9,
-    });
+    const check = await checkLikeAudit(plan, facts, model, img);
     const row = result.images.find((r) => r.index === img.index)!;
     // The check has no APGD probe: its rows are compared with FGSM's and PGD's.
     const attacks = result.attacks.filter((r) => r.index === img.index && !r.blackBox && !r.kind.startsWith("apgd"));
