@@ -14,11 +14,15 @@ export interface Prediction {
   topK: RankedLabel[];
 }
 
-/** Softmax over the logits of one row, ranked; ties keep the lower class index first. */
+/**
+ * The row's classes ranked by logit (ties keep the lower class index first), with their softmax probabilities. The
+ * ranking is by logits, not probabilities: float32 softmax can round logits that differ into equal probabilities,
+ * and the prediction must be the class the attacks' success test and the gradient graph's ArgMax call predicted.
+ */
 export function rankPrediction(logits: Float32Array, labels: readonly string[], k: number): Prediction {
   const shape = { rows: 1, cols: labels.length };
   const probabilities = softmax(logits, shape);
-  const ranked = Array.from(topK(probabilities, { ...shape, k }).indices, (index) => ({
+  const ranked = Array.from(topK(logits, { ...shape, k }).indices, (index) => ({
     index,
     label: labels[index],
     probability: probabilities[index],
