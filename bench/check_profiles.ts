@@ -30,7 +30,14 @@ const FIXTURES = new URL("../tests/fixtures/", import.meta.url).pathname;
 const START = "<!-- profiles:start (bench/check_profiles.ts --write) -->";
 const END = "<!-- profiles:end -->";
 /** The report's stage timings shown for `screen` (README "Check profiles"). */
-const SCREEN_STAGES = ["squeezeMs", "randomizationMs", "screeningForwardMs", "fgsmMs", "totalMs"] as const;
+const SCREEN_STAGES = [
+  "cleanGradientMs",
+  "squeezeMs",
+  "randomizationMs",
+  "screeningForwardMs",
+  "fgsmMs",
+  "totalMs",
+] as const;
 const SIDE = 224;
 
 interface Row {

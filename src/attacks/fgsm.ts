@@ -10,7 +10,7 @@
  * for the whole batch) and all ε are then checked with one forward call — the same numbers as
  * `pgd({norm: "linf", steps: 1, alpha: ε, randomStart: false, restarts: 1})` for each ε.
  */
-import type { Classifier, LossKind } from "../model/classifier.ts";
+import type { Classifier, GradientResult, LossKind } from "../model/classifier.ts";
 import { argmax } from "../../kernels/softmax.ts";
 import { checkNumber, imageBatch } from "./batch.ts";
 import { DEFAULT_GRADIENT_COST } from "./cost.ts";
@@ -42,12 +42,26 @@ export function estimateFgsmCost(o: FgsmCostOptions): number {
   return o.images * ((o.gradientCost ?? DEFAULT_GRADIENT_COST) + o.epsCount);
 }
 
-/** Results indexed [image][ε index]. */
-export async function fgsm(
+/** FGSM's adversarial rows from the clean gradient, and how their logits become the results. */
+export interface FgsmStep {
+  /** One row per (image not adversarial at x0, ε), ε-major: [rows, C, H, W]. */
+  rows: Float32Array;
+  count: number;
+  /** Results indexed [image][ε index] from the rows' logits ([count, classes]). */
+  results(rowLogits: Float32Array): AttackResult[][];
+}
+
+/**
+ * The step half of FGSM: `clean` is the gradient of `options.loss` (default "ce") at `pixels` against the targets
+ * (targeted) or the labels — what `fgsm` asks the classifier for; a caller that already has it (the check's clean
+ * gradient) evaluates the rows itself, e.g. in a batch with other rows.
+ */
+export function fgsmStep(
   classifier: Classifier,
   pixels: Float32Array,
+  clean: GradientResult,
   options: FgsmOptions,
-): Promise<AttackResult[][]> {
+): FgsmStep {
   const batch = imageBatch(classifier, pixels, options.labels, options.targets);
   options.eps.forEach((e, k) => checkNumber(`eps[${k}]`, e));
   const { images, size, classes, labels, targets } = batch;
@@ -56,19 +70,16 @@ export async function fgsm(
     const k = argmax(z, { rows: 1, cols: classes })[0];
     return targets ? k === targets[i] : k !== labels[i];
   };
-
-  options.signal?.throwIfAborted();
-  const clean = await classifier.gradient(pixels, images, targets ?? labels, loss);
   const cleanLogits = (i: number) => clean.logits.subarray(i * classes, (i + 1) * classes);
   const open = Array.from({ length: images }, (_, i) => i).filter((i) => !adversarialAt(cleanLogits(i), i));
   const openIndex = new Int32Array(images).fill(-1);
   open.forEach((i, j) => openIndex[i] = j);
 
   // One row per (open image, ε), ε-major; stepped exactly as the engine does.
-  const rows = open.length * options.eps.length;
-  const origin = new Float32Array(rows * size);
-  const g = new Float32Array(rows * size);
-  const eps = new Float64Array(rows);
+  const count = open.length * options.eps.length;
+  const origin = new Float32Array(count * size);
+  const g = new Float32Array(count * size);
+  const eps = new Float64Array(count);
   const sign = targets ? -1 : 1;
   options.eps.forEach((e, k) => {
     open.forEach((i, j) => {
@@ -79,45 +90,62 @@ export async function fgsm(
     });
   });
   const step = linf.step(g, eps);
-  const moved = new Float32Array(rows * size);
+  const moved = new Float32Array(count * size);
   for (let q = 0; q < moved.length; q++) moved[q] = origin[q] + step[q];
-  const stepped = rows > 0 ? linf.project(moved, origin, eps) : new Float32Array(0);
-  options.signal?.throwIfAborted();
-  const z1 = rows > 0 ? await classifier.logits(stepped, rows) : new Float32Array(0);
+  const stepped = count > 0 ? linf.project(moved, origin, eps) : new Float32Array(0);
 
-  return Array.from({ length: images }, (_, i) => {
-    const x0 = pixels.subarray(i * size, (i + 1) * size);
-    const j = openIndex[i];
-    return options.eps.map((e, k): AttackResult => {
-      let adv = x0.slice();
-      let z = cleanLogits(i).slice();
-      let success = true;
-      let iterations = 0;
-      if (j >= 0) {
-        const r = k * open.length + j;
-        adv = stepped.slice(r * size, (r + 1) * size);
-        z = z1.slice(r * classes, (r + 1) * classes);
-        success = adversarialAt(z, i);
-        iterations = 1;
-      }
-      return {
-        attack: "fgsm",
-        norm: "linf",
-        eps: e,
-        steps: 1,
-        alpha: e,
-        restarts: 1,
-        targeted: targets !== null,
-        target: targets ? targets[i] : null,
-        loss,
-        success,
-        iterations,
-        restart: 0,
-        adversarial: predictionOf(z),
-        perturbation: perturbationOf(adv, x0),
-        gradient: classifier.gradientMode,
-        adversarialPixels: adv,
-      };
+  const results = (z1: Float32Array) => {
+    if (z1.length !== count * classes) throw new RangeError(`expected ${count * classes} logits, got ${z1.length}`);
+    return Array.from({ length: images }, (_, i) => {
+      const x0 = pixels.subarray(i * size, (i + 1) * size);
+      const j = openIndex[i];
+      return options.eps.map((e, k): AttackResult => {
+        let adv = x0.slice();
+        let z = cleanLogits(i).slice();
+        let success = true;
+        let iterations = 0;
+        if (j >= 0) {
+          const r = k * open.length + j;
+          adv = stepped.slice(r * size, (r + 1) * size);
+          z = z1.slice(r * classes, (r + 1) * classes);
+          success = adversarialAt(z, i);
+          iterations = 1;
+        }
+        return {
+          attack: "fgsm",
+          norm: "linf",
+          eps: e,
+          steps: 1,
+          alpha: e,
+          restarts: 1,
+          targeted: targets !== null,
+          target: targets ? targets[i] : null,
+          loss,
+          success,
+          iterations,
+          restart: 0,
+          adversarial: predictionOf(z),
+          perturbation: perturbationOf(adv, x0),
+          gradient: clean.mode,
+          adversarialPixels: adv,
+        };
+      });
     });
-  });
+  };
+  return { rows: stepped, count, results };
+}
+
+/** Results indexed [image][ε index]. */
+export async function fgsm(
+  classifier: Classifier,
+  pixels: Float32Array,
+  options: FgsmOptions,
+): Promise<AttackResult[][]> {
+  const { labels, targets } = imageBatch(classifier, pixels, options.labels, options.targets);
+  options.eps.forEach((e, k) => checkNumber(`eps[${k}]`, e)); // before the gradient is paid for
+  options.signal?.throwIfAborted();
+  const clean = await classifier.gradient(pixels, labels.length, targets ?? labels, options.loss ?? "ce");
+  const step = fgsmStep(classifier, pixels, clean, options);
+  options.signal?.throwIfAborted();
+  return step.results(step.count > 0 ? await classifier.logits(step.rows, step.count) : new Float32Array(0));
 }

@@ -1,7 +1,9 @@
 /**
  * deriveGradientModel: original ONNX classifier → a second ONNX model (standard ops only, at the
  * model's own opset) with inputs `pixels` float32 [N,C,H,W] in [0,1] and `labels` int64 [N], and
- * outputs `logits` [N,K], `loss` [N], `grad` [N,C,H,W] = ∂loss[row]/∂pixels[row].
+ * outputs `logits` [N,K], `loss` [N], `grad` [N,C,H,W] = ∂loss[row]/∂pixels[row], and `labels_used` int64 [N].
+ * A negative label stands for the row's own prediction (ArgMax of the logits, first max): a gradient at the
+ * predicted class then needs no forward pass before it, and `labels_used` says which class that was.
  *
  * Preprocessing is folded in front: model input = (pixels × (scale=="byte" ? 255 : 1) − mean[c]) /
  * std[c], transposed to NHWC when the manifest says so. Gradients are reverse-mode, per rule in
@@ -51,7 +53,7 @@ export interface DerivedModel {
 }
 
 /** Names of the derived model's interface; original tensors with these names are renamed. */
-const RESERVED = ["pixels", "labels", "logits", "loss", "grad"];
+const RESERVED = ["pixels", "labels", "logits", "loss", "grad", "labels_used"];
 /** Opsets whose operator signatures the builder and rules know. */
 export const MIN_OPSET = 9;
 export const MAX_OPSET = 21;
@@ -180,7 +182,10 @@ export function deriveGradientModel(
   // Forward tail: logits and loss; then reverse sweep over the active nodes.
   const prob = spec.output.kind === "probabilities" ? emitLogProbabilities(b, spec.output.name) : undefined;
   const z = prob ? prob.z : spec.output.name;
-  const { loss, gradLogits } = emitLoss(b, z, "labels", classes, opts.loss);
+  const predicted = b.op("ArgMax", [z], { axis: { i: 1 }, keepdims: { i: 0 } });
+  // Any negative label (PREDICTED_LABEL, src/model/classifier.ts) is the row's prediction.
+  const labels = b.op("Where", [b.op("Less", ["labels", b.constI64([0], [])]), predicted, "labels"]);
+  const { loss, gradLogits } = emitLoss(b, z, labels, classes, opts.loss);
   const grads = new Map<string, string[]>();
   const push = (name: string, g: string) => grads.set(name, [...(grads.get(name) ?? []), g]);
   push(spec.output.name, prob ? prob.backward(gradLogits) : gradLogits);
@@ -216,6 +221,7 @@ export function deriveGradientModel(
     makeNode("Identity", [z], ["logits"], {}, "out/logits"),
     makeNode("Identity", [loss], ["loss"], {}, "out/loss"),
     makeNode("Identity", [gradPixels], ["grad"], {}, "out/grad"),
+    makeNode("Identity", [labels], ["labels_used"], {}, "out/labels_used"),
   ];
   graph.node = [...a.nodes, ...b.nodes, ...tail];
   graph.initializer = [...graph.initializer, ...a.folded, ...b.initializers];
@@ -229,6 +235,7 @@ export function deriveGradientModel(
     valueInfo("logits", DataType.FLOAT, [outInfo.shape[0], classes]),
     valueInfo("loss", DataType.FLOAT, [outInfo.shape[0]]),
     valueInfo("grad", DataType.FLOAT, pixelShape),
+    valueInfo("labels_used", DataType.INT64, [outInfo.shape[0]]),
   ];
   pruneGraph(graph);
   model.ir_version = Math.max(toNumber(model.ir_version), 4);

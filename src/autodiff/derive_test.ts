@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { argmax } from "../../kernels/softmax.ts";
 import { makeNode } from "./graph.ts";
 import { deriveGradientModel, findUnsupportedOps, inspectModel, NotDifferentiableError } from "./mod.ts";
 import { DataType, decodeModel, encodeModel, type ModelProto, toNumber } from "./proto.ts";
@@ -120,7 +121,7 @@ Deno.test("derived model keeps the opset, the dynamic batch and the contract's n
     assert.equal(out.opset, f.opset);
     assert.deepEqual(m.opset_import.map((o) => [o.domain ?? "", toNumber(o.version)]), [["", f.opset]]);
     assert.deepEqual(m.graph!.input.map((v) => v.name), ["pixels", "labels"]);
-    assert.deepEqual(m.graph!.output.map((v) => v.name), ["logits", "loss", "grad"]);
+    assert.deepEqual(m.graph!.output.map((v) => v.name), ["logits", "loss", "grad", "labels_used"]);
     assert.equal(m.graph!.input[0].type!.tensor_type!.shape!.dim[0].dim_param, "N");
     assert.ok(m.graph!.node.every((n) => !n.domain));
     const pools = m.graph!.node.filter((n) => n.op_type === "MaxPool");
@@ -143,6 +144,23 @@ Deno.test("batched rows get their own labels and gradients", async () => {
     assert.ok(Math.abs(one.loss[0] - both.loss[row]) < 1e-5);
   }
   assert.ok(relMaxError(both.grad.slice(0, size), both.grad.slice(size)) > 1e-3, "rows should differ");
+});
+
+Deno.test("a negative label is the row's own prediction (first max), for every loss", async () => {
+  const f = loadFixture("bn_relu");
+  const { channels: c, height: h, width: w } = f.spec.input;
+  for (const loss of ["ce", "margin", "dlr"] as const) {
+    const derived = deriveGradientModel(f.bytes, f.spec, { loss });
+    const given = await runGradientModel(derived.bytes, f.pixels, [2, c, h, w], f.labels);
+    assert.deepEqual(given.labelsUsed, [...f.labels]);
+    const classes = given.logits.length / 2;
+    const predicted = argmax(given.logits, { rows: 2, cols: classes });
+    const atPrediction = await runGradientModel(derived.bytes, f.pixels, [2, c, h, w], [-1, f.labels[1]]);
+    assert.deepEqual(atPrediction.labelsUsed, [predicted[0], f.labels[1]]);
+    const explicit = await runGradientModel(derived.bytes, f.pixels, [2, c, h, w], [predicted[0], f.labels[1]]);
+    assert.deepEqual(atPrediction.grad, explicit.grad, loss);
+    assert.deepEqual(atPrediction.loss, explicit.loss, loss);
+  }
 });
 
 Deno.test("a rule that rejects its node while building the backward gives the typed error listing every such node", () => {

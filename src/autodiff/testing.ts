@@ -56,6 +56,7 @@ export interface GradientOutputs {
   logits: Float32Array;
   loss: Float32Array;
   grad: Float32Array;
+  labelsUsed: number[];
 }
 
 /** Run a derived gradient model once. */
@@ -76,6 +77,7 @@ export async function runGradientModel(
       logits: out.logits.data as Float32Array,
       loss: out.loss.data as Float32Array,
       grad: out.grad.data as Float32Array,
+      labelsUsed: Array.from(out.labels_used.data as BigInt64Array, Number),
     };
   } finally {
     await session.release();

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { AttackResult } from "../attacks/result.ts";
-import type { Classifier, GradientMode } from "../model/classifier.ts";
+import type { Classifier, GradientMode, GradientResult } from "../model/classifier.ts";
 import type { Manifest } from "../model/manifest.ts";
 import type { CheckLimits } from "./limits.ts";
 
@@ -59,10 +59,23 @@ export function exceeded(limit: string, message: string): never {
   throw new ProbeLimitError("limit_exceeded", `${limit}: ${message}`);
 }
 
+/**
+ * The `ce` gradient at the clean image against the class an untargeted attack moves away from (the request's label,
+ * else the predicted class as the gradient graph computed it), taken before the screening pass when a probe asks for
+ * it (`Probe.cleanGradient`), so that the rows it leads to ride in that one batched pass.
+ */
+export interface CleanGradient {
+  result: GradientResult;
+  label: number;
+}
+
 export interface ScreeningInput {
+  classifier: Classifier;
   pixels: Float32Array;
   shape: ImageShape;
   seed: number;
+  /** Present when some probe asked for it and the check could take it (untargeted, exact gradients). */
+  clean?: CleanGradient;
 }
 
 export interface ProbeContext {
@@ -80,6 +93,11 @@ export interface ProbeContext {
   cleanLogits: Float32Array;
   /** Logits of the rows this probe added to the screening pass (empty when it added none). */
   screeningLogits: Float32Array;
+  /**
+   * The check's clean gradient, only when its label is the check's `label` (they can differ only where the graph's
+   * ArgMax and the service's argmax disagree, e.g. on NaN logits; the probe then starts over from `label`).
+   */
+  clean?: CleanGradient;
   squeezeThreshold: SqueezeThreshold;
   timed<T>(stage: string, work: () => T | Promise<T>): Promise<T>;
   /** The request's cancellation (deadline, client gone, shutdown): pass it to every attack. */
@@ -128,6 +146,8 @@ export interface Probe<
   limits(settings: Settings, model: ModelFacts, limits: CheckLimits): void;
   /** Forward-pass equivalents it may spend, screening rows included. */
   cost(settings: Settings, gradientCost: number): number;
+  /** Asks for the clean gradient before the screening pass (ScreeningInput.clean). */
+  readonly cleanGradient?: true;
   /** Rows it adds to the one batched screening forward pass. */
   screening?(settings: Settings, input: ScreeningInput, timed: ProbeContext["timed"]): Promise<Float32Array>;
   run(settings: Settings, context: ProbeContext): Promise<ProbeOutcome<Section>>;

@@ -4,7 +4,7 @@ import { gradientCostOf } from "../model/gradient_cost.ts";
 import { type Prediction, rankPrediction } from "../predict/predict.ts";
 import { amplifiedPerturbation, pngBase64 } from "./images.ts";
 import { type EffectiveOptions, estimateCheckCost } from "./options.ts";
-import type { AnyProbe, AttackReport, Candidate, SectionOf, SqueezeThreshold } from "./probe.ts";
+import type { AnyProbe, AttackReport, Candidate, CleanGradient, SectionOf, SqueezeThreshold } from "./probe.ts";
 import { PROBES, type Probes } from "./probes/index.ts";
 import { combineScore, fragilityPart, type ScoreParts, squeezePart } from "./score.ts";
 
@@ -69,12 +69,25 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
     return settings === false ? [] : [{ probe, settings }];
   });
 
-  // The clean image and every probe's screening rows: one batched forward pass.
-  const rows: Float32Array[] = [pixels];
+  // The clean gradient, when a probe builds screening rows from it: untargeted checks on exact gradients only (a
+  // targeted attack's class, and an SPSA estimate's cost, are settled after the screening pass as before). Its
+  // logits are then the clean logits (the gradient graph's forward half: the same model, equal to the forward
+  // session's up to float rounding), so the clean image is no row of the screening pass.
+  let clean: CleanGradient | undefined;
+  if (
+    active.some(({ probe }) => probe.cleanGradient) && options.target === null && classifier.gradientMode === "exact"
+  ) {
+    input.signal?.throwIfAborted();
+    clean = await timed("cleanGradientMs", () => cleanGradientOf(classifier, pixels, options.label));
+  }
+
+  // The clean image (unless the clean gradient brought its logits) and every probe's screening rows: one batched
+  // forward pass.
+  const rows: Float32Array[] = [clean ? new Float32Array() : pixels];
   for (const { probe, settings } of active) {
     rows.push(
       probe.screening
-        ? await probe.screening(settings, { pixels, shape, seed: options.seed }, timed)
+        ? await probe.screening(settings, { classifier, pixels, shape, seed: options.seed, clean }, timed)
         : new Float32Array(),
     );
   }
@@ -85,8 +98,10 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
     offset += r.length;
   }
   input.signal?.throwIfAborted();
-  const screeningLogits = await timed("screeningForwardMs", () => classifier.logits(screening, offset / pixels.length));
-  const cleanLogits = screeningLogits.subarray(0, classes);
+  const screeningLogits = offset > 0
+    ? await timed("screeningForwardMs", () => classifier.logits(screening, offset / pixels.length))
+    : new Float32Array();
+  const cleanLogits = clean ? clean.result.logits.subarray(0, classes) : screeningLogits.subarray(0, classes);
   const prediction = rankPrediction(cleanLogits, names, options.topK);
   const label = options.label ?? prediction.index;
   if (options.target !== null && options.target === label) {
@@ -109,7 +124,7 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
   }
   let suspectedAdversarial = false;
   const candidates: Candidate[] = [];
-  let row = 1;
+  let row = rows[0].length / pixels.length;
   for (const [i, { probe, settings }] of active.entries()) {
     const rowCount = rows[i + 1].length / pixels.length;
     const probeLogits = screeningLogits.subarray(row * classes, (row + rowCount) * classes);
@@ -125,6 +140,7 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
       predicted: prediction.index,
       cleanLogits,
       screeningLogits: probeLogits,
+      clean: clean?.label === label ? clean : undefined,
       squeezeThreshold: input.threshold,
       timed,
       signal: input.signal,
@@ -178,4 +194,16 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
     seed: options.seed,
     options,
   };
+}
+
+/** ce at the request's label, or at the prediction in the same pass where the classifier can pick it itself. */
+async function cleanGradientOf(
+  classifier: Classifier,
+  pixels: Float32Array,
+  label: number | null,
+): Promise<CleanGradient | undefined> {
+  if (label !== null) return { result: await classifier.gradient(pixels, 1, Int32Array.of(label), "ce"), label };
+  if (!classifier.gradientAtPrediction) return undefined;
+  const result = await classifier.gradientAtPrediction(pixels, 1, "ce");
+  return { result, label: result.labels[0] };
 }

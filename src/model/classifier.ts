@@ -7,6 +7,12 @@ import type { Manifest } from "./manifest.ts";
 export const LOSS_KINDS = ["ce", "margin", "dlr"] as const;
 export type LossKind = typeof LOSS_KINDS[number];
 
+/**
+ * The label that asks a derived gradient graph for the row's own prediction (src/autodiff/derive.ts: any negative
+ * label does); only `gradientAtPrediction` sends it.
+ */
+export const PREDICTED_LABEL = -1;
+
 /** Where a gradient came from: the derived ONNX gradient graph, or a black-box SPSA estimate. */
 export type GradientMode = "exact" | "spsa";
 
@@ -41,4 +47,14 @@ export interface Classifier {
     labels: Int32Array,
     loss: LossKind,
   ): Promise<GradientResult>;
+  /**
+   * The gradient at each row's own predicted class (argmax of its logits, first max) and those classes, in one pass
+   * where the gradient graph can pick the class itself. Optional: callers without it take the logits first.
+   */
+  gradientAtPrediction?(pixels: Float32Array, batch: number, loss: LossKind): Promise<PredictedGradient>;
+}
+
+export interface PredictedGradient extends GradientResult {
+  /** [batch]: the class each row's gradient was taken at. */
+  labels: Int32Array;
 }

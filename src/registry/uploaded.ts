@@ -201,6 +201,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
           info = c.gradientInfo;
           return result;
         }),
+      gradientAtPrediction: (pixels, batch, loss) => use(entry, (c) => c.gradientAtPrediction(pixels, batch, loss)),
       // Sessions belong to the LRU, not to whoever acquired the handle.
       release: () => Promise.resolve(),
     };

@@ -7,10 +7,22 @@ import type {
   TensorPayload,
 } from "./protocol.ts";
 
+export interface RunOptions {
+  /**
+   * Move the feeds' buffers to the Worker instead of copying them (protocol.ts `ownedBuffers`): the caller's feed
+   * arrays are detached (length 0) afterwards, so only feeds built for this one run may be sent this way.
+   */
+  transferFeeds?: boolean;
+}
+
 /** A loaded ONNX graph that can be run with named feeds. */
 export interface SessionHandle {
   readonly info: SessionInfo;
-  run(feeds: Record<string, TensorPayload>, fetches: string[]): Promise<Record<string, TensorPayload>>;
+  run(
+    feeds: Record<string, TensorPayload>,
+    fetches: string[],
+    options?: RunOptions,
+  ): Promise<Record<string, TensorPayload>>;
   release(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { toModelInput } from "../../kernels/preprocess.ts";
 import { checkLossClasses, DLR_MIN_CLASSES } from "../../kernels/loss.ts";
-import { logitsFromProbabilities } from "../../kernels/softmax.ts";
+import { argmax, logitsFromProbabilities } from "../../kernels/softmax.ts";
 import type { Manifest } from "../model/manifest.ts";
 import {
   type Classifier,
@@ -8,6 +8,8 @@ import {
   type GradientResult,
   LOSS_KINDS,
   type LossKind,
+  PREDICTED_LABEL,
+  type PredictedGradient,
 } from "../model/classifier.ts";
 import type { InferenceEngine, SessionHandle } from "./engine.ts";
 import type { TensorPayload, ValueInfo } from "./protocol.ts";
@@ -28,6 +30,7 @@ export interface GradientInfo {
 }
 
 export interface OnnxClassifier extends Classifier {
+  gradientAtPrediction(pixels: Float32Array, batch: number, loss: LossKind): Promise<PredictedGradient>;
   readonly gradientInfo: GradientInfo;
   /** Largest batch one session run accepts (1 for models exported with a fixed batch of 1). */
   readonly maxBatch: number;
@@ -49,21 +52,22 @@ export interface LoadClassifierOptions {
 export const SMALL_FORWARD_MS = 1;
 
 /**
- * Median of `runs` batch-1 forward runs after one warm-up; a run over 10 × SMALL_FORWARD_MS ends
- * it early (that model is not small), so a large model pays two forward passes at load, not six.
+ * The fastest of `runs` batch-1 forward runs after two warm-ups (a fresh Worker's first runs are slow, and the
+ * question is what the model costs, not what the machine was doing meanwhile); a run over 10 × SMALL_FORWARD_MS ends
+ * it early (that model is not small), so a large model pays three forward passes at load.
  */
-async function forwardMs(session: SessionHandle, feed: () => Record<string, TensorPayload>, runs = 5): Promise<number> {
+async function forwardMs(session: SessionHandle, feed: () => Record<string, TensorPayload>, runs = 7): Promise<number> {
   const fetches = session.info.outputs.map((o) => o.name);
-  await session.run(feed(), fetches);
-  const times: number[] = [];
+  for (let i = 0; i < 2; i++) await session.run(feed(), fetches);
+  let fastest = Infinity;
   for (let i = 0; i < runs; i++) {
     const start = performance.now();
     await session.run(feed(), fetches);
     const ms = performance.now() - start;
     if (ms > 10 * SMALL_FORWARD_MS) return ms;
-    times.push(ms);
+    fastest = Math.min(fastest, ms);
   }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
+  return fastest;
 }
 
 /** Creates the forward session, checks it against the manifest, and derives the gradient graph. */
@@ -108,7 +112,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
       const n = Math.min(maxBatch, batch - start);
       const rows = pixels.subarray(start * size, (start + n) * size);
       const feed: TensorPayload = { type: "float32", data: toModelInput(rows, { n, spec: input }), dims: modelDims(n) };
-      const out = await forward.run({ [input.name]: feed }, [output.name]);
+      const out = await forward.run({ [input.name]: feed }, [output.name], { transferFeeds: true });
       const data = out[output.name].data as Float32Array;
       chunks.push(output.kind === "probabilities" ? logitsFromProbabilities(data) : data);
     }
@@ -149,12 +153,13 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     gradientInfo.reason = derived.reason;
   }
 
-  async function gradient(
+  /** `labels` may hold PREDICTED_LABEL (exact sessions only: the graph resolves it, labels_used says to what). */
+  async function runGradient(
     pixels: Float32Array,
     batch: number,
     labels: Int32Array,
     loss: LossKind,
-  ): Promise<GradientResult> {
+  ): Promise<PredictedGradient> {
     checkPixels(pixels, batch, size);
     if (labels.length !== batch) throw new RangeError(`labels has ${labels.length} rows, expected ${batch}`);
     // Refused before the session lookup: DLR needs three classes, so a 2-class model has no DLR graph.
@@ -167,27 +172,32 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
         maxBatchRows: SPSA_MAX_BATCH_ROWS,
         seed: seedOf(pixels, labels),
       });
-      return { ...estimate, mode: "spsa" };
+      return { ...estimate, mode: "spsa", labels };
     }
-    const parts: { logits: Float32Array; loss: Float32Array; grad: Float32Array }[] = [];
+    const parts: { logits: Float32Array; loss: Float32Array; grad: Float32Array; labels: BigInt64Array }[] = [];
     for (let start = 0; start < batch; start += maxBatch) {
       const n = Math.min(maxBatch, batch - start);
-      const out = await session.run({
-        pixels: {
-          type: "float32",
-          data: pixels.slice(start * size, (start + n) * size),
-          dims: [n, channels, height, width],
+      const out = await session.run(
+        {
+          pixels: {
+            type: "float32",
+            data: pixels.slice(start * size, (start + n) * size),
+            dims: [n, channels, height, width],
+          },
+          labels: {
+            type: "int64",
+            data: BigInt64Array.from(labels.subarray(start, start + n), (v) => BigInt(v)),
+            dims: [n],
+          },
         },
-        labels: {
-          type: "int64",
-          data: BigInt64Array.from(labels.subarray(start, start + n), (v) => BigInt(v)),
-          dims: [n],
-        },
-      }, ["logits", "loss", "grad"]);
+        ["logits", "loss", "grad", "labels_used"],
+        { transferFeeds: true },
+      );
       parts.push({
         logits: out.logits.data as Float32Array,
         loss: out.loss.data as Float32Array,
         grad: out.grad.data as Float32Array,
+        labels: out.labels_used.data as BigInt64Array,
       });
     }
     return {
@@ -195,7 +205,30 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
       loss: concat(parts.map((p) => p.loss)),
       grad: concat(parts.map((p) => p.grad)),
       mode: "exact",
+      labels: Int32Array.from(parts.flatMap((p) => Array.from(p.labels, Number))),
     };
+  }
+
+  async function gradient(
+    pixels: Float32Array,
+    batch: number,
+    labels: Int32Array,
+    loss: LossKind,
+  ): Promise<GradientResult> {
+    // A negative label would mean PREDICTED to the graph: gradient() takes class indices only.
+    const bad = labels.findIndex((v) => !(v >= 0 && v < manifest.labels.length));
+    if (bad >= 0) throw new RangeError(`labels[${bad}] = ${labels[bad]} is not a class index`);
+    const { labels: _, ...result } = await runGradient(pixels, batch, labels, loss);
+    return result;
+  }
+
+  async function gradientAtPrediction(pixels: Float32Array, batch: number, loss: LossKind): Promise<PredictedGradient> {
+    if (gradientSessions.has(loss)) {
+      return await runGradient(pixels, batch, new Int32Array(batch).fill(PREDICTED_LABEL), loss);
+    }
+    checkPixels(pixels, batch, size);
+    const labels = argmax(await logits(pixels, batch), { rows: batch, cols: manifest.labels.length });
+    return await runGradient(pixels, batch, labels, loss);
   }
 
   return {
@@ -208,6 +241,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     maxBatch,
     logits,
     gradient,
+    gradientAtPrediction,
     async release() {
       await Promise.all([forward, ...gradientSessions.values()].map((s) => s.release()));
     },

@@ -97,8 +97,9 @@ Deno.test("onnx classifier: a model without a gradient rule is SPSA from load an
 Deno.test("onnx classifier on native: a model with a sub-millisecond forward runs every session on one thread", async () => {
   const base = await startWorkerPool({ backend: "native", threads: 2, workers: 1 });
   try {
+    // A single Gemm: far under SMALL_FORWARD_MS on any machine (the shipped CNNs sit near it on slow ones).
     const small = counting(base);
-    const classifier = await load(small, "models/fashion-cnn/");
+    const classifier = await load(small, "tests/fixtures/models/fashion-linear/");
     // The probe session at full threads, then the forward and every gradient session on one thread.
     assert.deepEqual(small.options, [undefined, ...new Array(1 + LOSS_KINDS.length).fill({ threads: 1 })]);
     assert.equal(small.released, 1, "the probe session is released");
@@ -109,6 +110,37 @@ Deno.test("onnx classifier on native: a model with a sub-millisecond forward run
     const slow = counting(base, 2 * SMALL_FORWARD_MS);
     await (await load(slow, "models/fashion-cnn/")).release();
     assert.deepEqual(slow.options, [undefined, ...new Array(LOSS_KINDS.length).fill({ threads: 2 })]);
+  } finally {
+    base.close();
+  }
+});
+
+Deno.test("onnx classifier: gradientAtPrediction is the gradient at the argmax of the logits, in one session run", async () => {
+  const base = await startWorkerPool({ backend: "wasm", threads: 1, workers: 1 });
+  try {
+    for (const folder of ["models/fashion-cnn/", "tests/fixtures/models/fashion-atan/"]) {
+      const classifier = await load(base, folder);
+      const pixels = Float32Array.from({ length: 3 * 28 * 28 }, (_, i) => ((i * 37) % 101) / 101);
+      const copy = pixels.slice();
+      const logits = await classifier.logits(pixels, 3);
+      const classes = classifier.manifest.labels.length;
+      const argmax = Int32Array.from([0, 1, 2], (r) => {
+        const row = Array.from(logits.subarray(r * classes, (r + 1) * classes));
+        return row.indexOf(Math.max(...row));
+      });
+      for (const loss of LOSS_KINDS) {
+        const at = await classifier.gradientAtPrediction(pixels, 3, loss);
+        const given = await classifier.gradient(pixels, 3, argmax, loss);
+        assert.deepEqual(at.labels, argmax, `${folder} ${loss}`);
+        assert.deepEqual(at.grad, given.grad, `${folder} ${loss}`);
+        assert.deepEqual(at.loss, given.loss, `${folder} ${loss}`);
+      }
+      // The feeds sent to the Worker are the classifier's own copies: the caller's pixels stay whole.
+      assert.deepEqual(pixels, copy);
+      await assert.rejects(() => classifier.gradient(pixels, 3, Int32Array.of(0, -1, 2), "ce"), /labels\[1\] = -1/);
+      await assert.rejects(() => classifier.gradient(pixels, 3, Int32Array.of(0, 1, classes), "ce"), RangeError);
+      await classifier.release();
+    }
   } finally {
     base.close();
   }

@@ -18,6 +18,7 @@ import type {
   WorkerReply,
   WorkerRequest,
 } from "./protocol.ts";
+import { ownsBuffer } from "./protocol.ts";
 
 interface OrtModule {
   InferenceSession: { create(bytes: Uint8Array, opts?: InferenceSession.SessionOptions): Promise<InferenceSession> };
@@ -144,10 +145,10 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       const outputs: Record<string, TensorPayload> = {};
       for (const name of req.fetches) {
         const t = result[name];
-        // Copy out: the tensor may view WASM memory or a GPU download buffer.
-        const data = t.type === "int64"
-          ? BigInt64Array.from(t.data as BigInt64Array)
-          : Float32Array.from(t.data as Float32Array);
+        const view = t.data as Float32Array | BigInt64Array;
+        // onnxruntime-node and -web's CPU outputs are fresh buffers of their own: they move to the main thread as they
+        // are. Anything else (a view into WASM memory, a GPU download buffer) is copied out.
+        const data = backend !== "webgpu" && ownsBuffer(view) ? view : view.slice();
         outputs[name] = { type: t.type === "int64" ? "int64" : "float32", data, dims: [...t.dims] };
       }
       return { ok: true, outputs };

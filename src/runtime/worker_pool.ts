@@ -1,5 +1,6 @@
 import { RequestError } from "../errors.ts";
-import type { InferenceEngine, SessionHandle } from "./engine.ts";
+import type { InferenceEngine, RunOptions, SessionHandle } from "./engine.ts";
+import { ownedBuffers } from "./protocol.ts";
 import type {
   BackendChoice,
   BackendName,
@@ -182,10 +183,10 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Infer
   let nextSessionId = 1;
 
   const leastLoaded = (): Slot => slots.reduce((a, b) => (b.worker.inFlight < a.worker.inFlight ? b : a));
-  const send = async (slot: Slot, body: WorkerRequest): Promise<WorkerReply> => {
+  const send = async (slot: Slot, body: WorkerRequest, transfer: Transferable[] = []): Promise<WorkerReply> => {
     const { worker, ready } = slot;
     await ready;
-    return await worker.request(body);
+    return await worker.request(body, transfer);
   };
 
   return {
@@ -211,9 +212,10 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Infer
       const info = (replies[0] as { info: SessionInfo }).info;
       return {
         info,
-        async run(feeds: Record<string, TensorPayload>, fetches: string[]) {
+        async run(feeds: Record<string, TensorPayload>, fetches: string[], runOptions?: RunOptions) {
           options.onRun?.();
-          const reply = await send(leastLoaded(), { kind: "run", sessionId, feeds, fetches });
+          const transfer = runOptions?.transferFeeds ? ownedBuffers(Object.values(feeds)) : [];
+          const reply = await send(leastLoaded(), { kind: "run", sessionId, feeds, fetches }, transfer);
           return (reply as { outputs: Record<string, TensorPayload> }).outputs;
         },
         async release() {

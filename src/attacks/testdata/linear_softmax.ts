@@ -3,10 +3,11 @@
  * It is a real model under the Classifier contract (not a stub): ce, margin and dlr losses and their
  * gradients follow docs/ARCHITECTURE.md exactly, with argmax ties broken towards the first index.
  */
-import type { Classifier, GradientResult, LossKind } from "../../model/classifier.ts";
+import type { Classifier, GradientResult, LossKind, PredictedGradient } from "../../model/classifier.ts";
 import type { Manifest } from "../../model/manifest.ts";
 import { createRng } from "../../../kernels/rng.ts";
 import { checkLossClasses, DLR_DENOMINATOR_FLOOR, topThree } from "../../../kernels/loss.ts";
+import { argmax } from "../../../kernels/softmax.ts";
 
 export interface LinearSoftmaxOptions {
   /** [classes, channels·height·width], row-major. */
@@ -26,6 +27,7 @@ export interface CallLog {
 
 export interface LinearSoftmax extends Classifier {
   readonly calls: CallLog;
+  gradientAtPrediction(pixels: Float32Array, batch: number, loss: LossKind): Promise<PredictedGradient>;
 }
 
 function logitsOf(
@@ -70,7 +72,7 @@ export function createLinearSoftmax(opts: LinearSoftmaxOptions): LinearSoftmax {
     output: { name: "logits", kind: "logits" },
   };
   const calls: CallLog = { logits: [], gradient: [] };
-  return {
+  const model: LinearSoftmax = {
     manifest,
     sha256: "0".repeat(64),
     backend: "typescript",
@@ -143,7 +145,13 @@ export function createLinearSoftmax(opts: LinearSoftmaxOptions): LinearSoftmax {
         mode: "exact",
       });
     },
+    // As a derived graph does it: the gradient at each row's own argmax, in one gradient call.
+    async gradientAtPrediction(pixels: Float32Array, batch: number, loss: LossKind): Promise<PredictedGradient> {
+      const labels = argmax(Float32Array.from(logitsOf(opts, pixels, batch)), { rows: batch, cols: k });
+      return { ...await model.gradient(pixels, batch, labels, loss), labels };
+    },
   };
+  return model;
 }
 
 export interface RandomLinearOptions {

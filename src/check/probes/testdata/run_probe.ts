@@ -12,8 +12,10 @@ const timed = async <T>(_stage: string, work: () => T | Promise<T>) => await wor
 /** Its screening rows through the model, then its run step; the section must match its schema. */
 export async function runProbe<S, R>(probe: Probe<string, z.ZodType, S, R>, settings: S) {
   const clean = await classifier.logits(pixels, 1);
+  const gradient = probe.cleanGradient ? await classifier.gradientAtPrediction(pixels, 1, "ce") : undefined;
+  const cleanGradient = gradient && { result: gradient, label: gradient.labels[0] };
   const rows = probe.screening
-    ? await probe.screening(settings, { pixels, shape, seed: 1 }, timed)
+    ? await probe.screening(settings, { classifier, pixels, shape, seed: 1, clean: cleanGradient }, timed)
     : new Float32Array();
   const screeningLogits = rows.length ? await classifier.logits(rows, rows.length / pixels.length) : new Float32Array();
   const predicted = clean.indexOf(Math.max(...clean));
@@ -27,6 +29,7 @@ export async function runProbe<S, R>(probe: Probe<string, z.ZodType, S, R>, sett
     predicted,
     cleanLogits: clean,
     screeningLogits,
+    clean: cleanGradient,
     squeezeThreshold: { value: 0.01, source: "request" },
     timed,
   };
