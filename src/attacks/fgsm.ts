@@ -12,7 +12,7 @@
  */
 import type { Classifier, GradientResult, LossKind } from "../model/classifier.ts";
 import { argmax } from "../../kernels/softmax.ts";
-import { checkNumber, imageBatch } from "./batch.ts";
+import { checkNumber, type ImageBatch, imageBatch } from "./batch.ts";
 import { DEFAULT_GRADIENT_COST } from "./cost.ts";
 import { linf } from "./norms.ts";
 import { type AttackResult, perturbationOf, predictionOf } from "./result.ts";
@@ -62,8 +62,17 @@ export function fgsmStep(
   clean: GradientResult,
   options: FgsmOptions,
 ): FgsmStep {
+  return stepFrom(checkedBatch(classifier, pixels, options), pixels, clean, options);
+}
+
+/** The images, labels and targets of an FGSM call, with every ε checked. */
+function checkedBatch(classifier: Classifier, pixels: Float32Array, options: FgsmOptions): ImageBatch {
   const batch = imageBatch(classifier, pixels, options.labels, options.targets);
   options.eps.forEach((e, k) => checkNumber(`eps[${k}]`, e));
+  return batch;
+}
+
+function stepFrom(batch: ImageBatch, pixels: Float32Array, clean: GradientResult, options: FgsmOptions): FgsmStep {
   const { images, size, classes, labels, targets } = batch;
   const loss = options.loss ?? "ce";
   const adversarialAt = (z: Float32Array, i: number): boolean => {
@@ -141,11 +150,11 @@ export async function fgsm(
   pixels: Float32Array,
   options: FgsmOptions,
 ): Promise<AttackResult[][]> {
-  const { labels, targets } = imageBatch(classifier, pixels, options.labels, options.targets);
-  options.eps.forEach((e, k) => checkNumber(`eps[${k}]`, e)); // before the gradient is paid for
+  const batch = checkedBatch(classifier, pixels, options); // before the gradient is paid for
   options.signal?.throwIfAborted();
-  const clean = await classifier.gradient(pixels, labels.length, targets ?? labels, options.loss ?? "ce");
-  const step = fgsmStep(classifier, pixels, clean, options);
+  const { images, labels, targets } = batch;
+  const clean = await classifier.gradient(pixels, images, targets ?? labels, options.loss ?? "ce");
+  const step = stepFrom(batch, pixels, clean, options);
   options.signal?.throwIfAborted();
   return step.results(step.count > 0 ? await classifier.logits(step.rows, step.count) : new Float32Array(0));
 }

@@ -218,15 +218,13 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     // A negative label would mean PREDICTED to the graph: gradient() takes class indices only.
     const bad = labels.findIndex((v) => !(v >= 0 && v < manifest.labels.length));
     if (bad >= 0) throw new RangeError(`labels[${bad}] = ${labels[bad]} is not a class index`);
-    const { labels: _, ...result } = await runGradient(pixels, batch, labels, loss);
-    return result;
+    return await runGradient(pixels, batch, labels, loss);
   }
 
   async function gradientAtPrediction(pixels: Float32Array, batch: number, loss: LossKind): Promise<PredictedGradient> {
     if (gradientSessions.has(loss)) {
       return await runGradient(pixels, batch, new Int32Array(batch).fill(PREDICTED_LABEL), loss);
     }
-    checkPixels(pixels, batch, size);
     const labels = argmax(await logits(pixels, batch), { rows: batch, cols: manifest.labels.length });
     return await runGradient(pixels, batch, labels, loss);
   }

@@ -35,6 +35,12 @@ export interface ResolvedPgd extends ResolvedAttack {
   loss: "ce" | "margin";
 }
 
+/** The PGD settings of the attack's k-th ε: what one `pgd` call (and the check's k-th PGD probe) runs with. */
+export function pgdAt(a: ResolvedPgd, k: number) {
+  const { norm, steps, randomStart, restarts, loss } = a;
+  return { norm, eps: a.eps[k], alpha: a.alpha[k], steps, randomStart, restarts, loss };
+}
+
 export const pgdRunner: AttackRunner<PgdSpec, ResolvedPgd> = {
   kind: "pgd",
   schema: PgdSpec as unknown as z.ZodType<PgdSpec>,
@@ -78,15 +84,9 @@ export const pgdRunner: AttackRunner<PgdSpec, ResolvedPgd> = {
     a.eps.length * estimatePgdCost({ images, steps: a.steps, restarts: a.restarts, gradientCost }),
   check: checkIterative,
   run: (a, context) =>
-    perEpsilon(a, context, (eps, k, seeds) =>
+    perEpsilon(a, context, (_eps, k, seeds) =>
       pgd(context.classifier, context.pixels, {
-        norm: a.norm,
-        eps,
-        alpha: a.alpha[k],
-        steps: a.steps,
-        randomStart: a.randomStart,
-        restarts: a.restarts,
-        loss: a.loss,
+        ...pgdAt(a, k),
         seed: 0,
         seeds,
         labels: context.labels,

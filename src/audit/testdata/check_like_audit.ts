@@ -3,7 +3,7 @@ import { type ModelFacts, resolveOptions } from "../../check/options.ts";
 import type { EotSettings } from "../../check/probes/randomization.ts";
 import { type CheckReport, runCheck } from "../../check/run_check.ts";
 import type { Classifier } from "../../model/classifier.ts";
-import type { ResolvedPgd } from "../attacks/pgd.ts";
+import { pgdAt, type ResolvedPgd } from "../attacks/pgd.ts";
 import type { EffectivePlan } from "../plan.ts";
 import { imageSeed } from "../seeds.ts";
 import type { ShardImage } from "../shard.ts";
@@ -16,15 +16,7 @@ export async function checkLikeAudit(
   image: ShardImage,
 ): Promise<CheckReport> {
   const pgdProbes = plan.attacks.filter((a): a is ResolvedPgd => a.kind === "pgd").flatMap((a) =>
-    a.eps.map((eps, k) => ({
-      norm: a.norm,
-      eps,
-      alpha: a.alpha[k],
-      steps: a.steps,
-      randomStart: a.randomStart,
-      restarts: a.restarts,
-      loss: a.loss,
-    }))
+    a.eps.map((_, k) => pgdAt(a, k))
   );
   const options = resolveOptions(facts, {
     label: image.label,
