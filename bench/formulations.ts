@@ -36,6 +36,7 @@ export function variantsFor(backend: "wasm" | "native"): Variant[] {
         maskPool: "compare",
         maxPoolSpread: "scatter",
         stridedDepthwise: "transpose",
+        clipMask: "where",
       },
     },
     { name: "service", formulations: service },
@@ -47,6 +48,9 @@ export function variantsFor(backend: "wasm" | "native"): Variant[] {
     { name: "strided depthwise: transpose", formulations: { ...service, stridedDepthwise: "transpose" } },
     { name: "MaxPool mode: mask", maxPool: "mask", formulations: service },
     { name: "MaxPool spread: scatter", formulations: { ...service, maxPoolSpread: "scatter" } },
+    { name: "clip mask: where", formulations: { ...service, clipMask: "where" } },
+    { name: "clip mask: cast", formulations: { ...service, clipMask: "cast" } },
+    { name: "clip mask: sign", formulations: { ...service, clipMask: "sign" } },
   ];
 }
 

@@ -8,10 +8,12 @@
  * exponential-linear units take the negative branch at x = 0 like torch.
  */
 import { attrFloat, attrString } from "../graph.ts";
+import { DataType } from "../proto.ts";
 import { RuleError } from "../errors.ts";
 import { broadcast, knownShape } from "./shape.ts";
 import type { OpRule, RuleContext } from "./types.ts";
 import { reluMaskedByMaxPool } from "./pool.ts";
+import { formulation } from "./formulations.ts";
 
 const same: OpRule["infer"] = (ctx) => [{ shape: ctx.info(0).shape, elemType: ctx.info(0).elemType }];
 
@@ -52,23 +54,41 @@ export const preluRule: OpRule = {
 export const clipRule: OpRule = pointwise((ctx, g) => {
   const b = ctx.b;
   let lo: string | undefined, hi: string | undefined;
+  let loValue: number | undefined, hiValue: number | undefined;
   if (ctx.opset >= 11) {
     if (ctx.active(1) || ctx.active(2)) throw new RuleError("Clip bounds depend on the pixels");
     lo = ctx.has(1) ? ctx.input(1) : undefined;
     hi = ctx.has(2) ? ctx.input(2) : undefined;
+    loValue = lo ? scalarValue(ctx, 1) : undefined;
+    hiValue = hi ? scalarValue(ctx, 2) : undefined;
   } else {
-    lo = f(ctx, attrFloat(ctx.node, "min", -3.4028234663852886e38));
-    hi = f(ctx, attrFloat(ctx.node, "max", 3.4028234663852886e38));
+    loValue = attrFloat(ctx.node, "min", -3.4028234663852886e38);
+    hiValue = attrFloat(ctx.node, "max", 3.4028234663852886e38);
+    lo = f(ctx, loValue);
+    hi = f(ctx, hiValue);
+  }
+  if (!lo && !hi) return g;
+  // Masks from the output: lo < clip(x) < hi ⇔ lo < x < hi.
+  const mode = formulation(ctx.formulations, "clipMask");
+  if (mode === "sign" && lo && hi && loValue !== undefined && hiValue !== undefined && hiValue - loValue >= 1) {
+    // y ∈ [lo, hi], so both gaps are ≥ 0 and exact-zero only at the bounds (gradual underflow).
+    const gaps = b.op("Mul", [b.op("Sub", [y(ctx), lo]), b.op("Sub", [hi, y(ctx)])]);
+    return b.op("Mul", [g, b.op("Sign", [gaps])]);
   }
   const masks = [
     ...(lo ? [b.op("Greater", [y(ctx), lo])] : []),
     ...(hi ? [b.op("Less", [y(ctx), hi])] : []),
   ];
-  // Masks from the output: lo < clip(x) < hi ⇔ lo < x < hi.
-  if (masks.length === 0) return g;
   const mask = masks.length === 2 ? b.op("And", masks) : masks[0];
-  return b.op("Where", [mask, g, zero(ctx)]);
+  if (mode === "where") return b.op("Where", [mask, g, zero(ctx)]);
+  return b.op("Mul", [g, b.op("Cast", [mask], { to: { i: DataType.FLOAT } })]);
 });
+
+/** A constant scalar input's value, when the analysis knows it. */
+function scalarValue(ctx: RuleContext, i: number): number | undefined {
+  const v = ctx.info(i).value;
+  return v?.length === 1 && typeof v[0] === "number" ? v[0] : undefined;
+}
 
 export const sigmoidRule: OpRule = pointwise((ctx, g) => {
   const b = ctx.b;

@@ -35,6 +35,13 @@ export interface Formulations {
    * Indices with one MaxUnpool; "scatter" builds zeros and scatters into them (ScatterElements).
    */
   maxPoolSpread: "unpool" | "scatter";
+  /**
+   * Clip's (ReLU6's) pass-through mask lo < y < hi, read from the output y: "where" = Where(Greater
+   * And Less, ∂y, 0); "cast" = ∂y · Cast(that mask); "sign" = ∂y · Sign((y − lo)·(hi − y)), floats
+   * only (used where hi − lo ≥ 1, so the product of two positive gaps cannot underflow to 0).
+   * "cast" and "sign" give NaN for a masked-out ∂y of ±inf (NaN·0), where "where" gives 0.
+   */
+  clipMask: "where" | "cast" | "sign";
 }
 
 export const DEFAULT_FORMULATIONS: Readonly<Formulations> = {
@@ -46,17 +53,21 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = {
   stridedDepthwise: "dilate",
   maskPool: "argmax",
   maxPoolSpread: "unpool",
+  clipMask: "where",
 };
 
 /**
  * The formulations the service derives with on `backend`. onnxruntime-node's MaxPool with
  * Indices is a slow generic loop (30× its plain MaxPool), so the rank formulation wins there;
  * onnxruntime-web's WASM build runs Indices + MaxUnpool as fast at batch 16 and a little faster
- * at batch 1 (fashion-cnn, one-thread CPU time). The Resize form of AveragePool wins on both. WebGPU has not been measured (no adapter on the
- * benchmark machine) and gets the WASM choices.
+ * at batch 1 (fashion-cnn, one-thread CPU time). The Resize form of AveragePool wins on both. onnxruntime-node's
+ * Where is several passes (10 chained ReLU6 masks of a [1,96,112,112] tensor: 45 ms as Where, 24 ms as Cast + Mul), so
+ * Clip's mask is cast there (MobileNetV2 224² gradient graph: kernel time −7%); on WASM the three clip masks are
+ * within 4% of each other. WebGPU has not been measured (no adapter on the benchmark machine) and gets the WASM
+ * choices.
  */
 export function formulationsFor(backend: "wasm" | "webgpu" | "native"): Partial<Formulations> {
-  return backend === "native" ? {} : { tiledMaxPool: "generic" };
+  return backend === "native" ? { clipMask: "cast" } : { tiledMaxPool: "generic" };
 }
 
 /** The formulation in force for `key` given the (partial) options of a derivation. */
