@@ -14,7 +14,7 @@ import type { Classifier, GradientResult, LossKind } from "../model/classifier.t
 import { argmax } from "../../kernels/softmax.ts";
 import { checkNumber, type ImageBatch, imageBatch } from "./batch.ts";
 import { DEFAULT_GRADIENT_COST } from "./cost.ts";
-import { linf } from "./norms.ts";
+import { projectLinf, signStep } from "../../kernels/norms.ts";
 import { type AttackResult, perturbationOf, predictionOf } from "./result.ts";
 
 export interface FgsmOptions {
@@ -84,24 +84,21 @@ function stepFrom(batch: ImageBatch, pixels: Float32Array, clean: GradientResult
   const openIndex = new Int32Array(images).fill(-1);
   open.forEach((i, j) => openIndex[i] = j);
 
-  // One row per (open image, ε), ε-major; stepped exactly as the engine does.
+  // One row per (open image, ε), ε-major; stepped exactly as the engine does (linf.step, the float32 sum, then
+  // linf.project), row by row through one scratch row: at 224² every fresh buffer costs page faults.
   const count = open.length * options.eps.length;
-  const origin = new Float32Array(count * size);
-  const g = new Float32Array(count * size);
-  const eps = new Float64Array(count);
+  const stepped = new Float32Array(count * size);
+  const moved = new Float32Array(count > 0 ? size : 0);
   const sign = targets ? -1 : 1;
   options.eps.forEach((e, k) => {
     open.forEach((i, j) => {
+      const x0 = pixels.subarray(i * size, (i + 1) * size);
       const r = k * open.length + j;
-      origin.set(pixels.subarray(i * size, (i + 1) * size), r * size);
-      for (let q = 0; q < size; q++) g[r * size + q] = sign * clean.grad[i * size + q];
-      eps[r] = e;
+      signStep(clean.grad.subarray(i * size, (i + 1) * size), { alpha: sign * e, out: moved });
+      for (let q = 0; q < size; q++) moved[q] = x0[q] + moved[q];
+      projectLinf(moved, x0, { eps: e, out: stepped.subarray(r * size, (r + 1) * size) });
     });
   });
-  const step = linf.step(g, eps);
-  const moved = new Float32Array(count * size);
-  for (let q = 0; q < moved.length; q++) moved[q] = origin[q] + step[q];
-  const stepped = count > 0 ? linf.project(moved, origin, eps) : new Float32Array(0);
 
   const results = (z1: Float32Array) => {
     if (z1.length !== count * classes) throw new RangeError(`expected ${count * classes} logits, got ${z1.length}`);

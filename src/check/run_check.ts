@@ -73,24 +73,33 @@ export async function runCheck(input: RunCheckInput): Promise<CheckReport> {
   // targeted attack's class, and an SPSA estimate's cost, are settled after the screening pass as before). Its
   // logits are then the clean logits (the gradient graph's forward half: the same model, equal to the forward
   // session's up to float rounding), so the clean image is no row of the screening pass.
-  let clean: CleanGradient | undefined;
+  let cleanRun: Promise<CleanGradient | undefined> | undefined;
   if (
     active.some(({ probe }) => probe.cleanGradient) && options.target === null && classifier.gradientMode === "exact"
   ) {
     input.signal?.throwIfAborted();
-    clean = await timed("cleanGradientMs", () => cleanGradientOf(classifier, pixels, options.label));
+    cleanRun = timed("cleanGradientMs", () => cleanGradientOf(classifier, pixels, options.label));
+    // Awaited below; until then a rejection must not count as unhandled.
+    cleanRun.catch(() => {});
   }
 
-  // The clean image (unless the clean gradient brought its logits) and every probe's screening rows: one batched
-  // forward pass.
-  const rows: Float32Array[] = [clean ? new Float32Array() : pixels];
-  for (const { probe, settings } of active) {
-    rows.push(
-      probe.screening
-        ? await probe.screening(settings, { classifier, pixels, shape, seed: options.seed, clean }, timed)
-        : new Float32Array(),
+  // Every probe's screening rows (and the clean image unless the clean gradient brings its logits): one batched
+  // forward pass. Rows that do not need the clean gradient are built while the session computes it.
+  const screeningRows = (clean: CleanGradient | undefined, fromClean: boolean) =>
+    Promise.all(
+      active.map(({ probe, settings }) =>
+        probe.screening && Boolean(probe.cleanGradient) === fromClean
+          ? probe.screening(settings, { classifier, pixels, shape, seed: options.seed, clean }, timed)
+          : undefined
+      ),
     );
-  }
+  const independent = await screeningRows(undefined, false);
+  const clean = await cleanRun;
+  const dependent = await screeningRows(clean, true);
+  const rows: Float32Array[] = [
+    clean ? new Float32Array() : pixels,
+    ...active.map((_, i) => independent[i] ?? dependent[i] ?? new Float32Array()),
+  ];
   const screening = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
   let offset = 0;
   for (const r of rows) {

@@ -122,10 +122,10 @@ export interface WorkerPoolOptions {
   onRestart?: (reason: string) => void;
 }
 
-/** A pool slot: its current Worker and when that Worker has every session loaded. */
+/** A pool slot: its current Worker and, while it is still loading its sessions, when it will have them. */
 interface Slot {
   worker: SessionWorker;
-  ready: Promise<void>;
+  ready?: Promise<void>;
 }
 
 /**
@@ -157,14 +157,12 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Infer
         }
       })();
       // A replacement that fails to start is itself replaced by its watchdog or crash; callers see its error.
-      ready.catch(() => {});
-      slots[index] = { worker, ready };
+      const slot: Slot = { worker, ready };
+      ready.then(() => delete slot.ready, () => {});
+      slots[index] = slot;
     });
 
-  const slots: Slot[] = Array.from({ length: Math.max(1, options.workers) }, (_, i) => ({
-    worker: spawn(i),
-    ready: Promise.resolve(),
-  }));
+  const slots: Slot[] = Array.from({ length: Math.max(1, options.workers) }, (_, i) => ({ worker: spawn(i) }));
   try {
     for (const slot of slots) {
       const reply = await slot.worker.request({
@@ -185,7 +183,9 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Infer
   const leastLoaded = (): Slot => slots.reduce((a, b) => (b.worker.inFlight < a.worker.inFlight ? b : a));
   const send = async (slot: Slot, body: WorkerRequest, transfer: Transferable[] = []): Promise<WorkerReply> => {
     const { worker, ready } = slot;
-    await ready;
+    // A ready Worker gets the message now, not a microtask later: the caller's synchronous work that follows
+    // (the check builds its other screening rows) then overlaps the run.
+    if (ready) await ready;
     return await worker.request(body, transfer);
   };
 
