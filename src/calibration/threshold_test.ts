@@ -38,6 +38,17 @@ Deno.test("thresholdForFpr: flags at most n·fpr clean scores, and the next lowe
   );
 });
 
+Deno.test("thresholdForFpr: a decimal fpr allows exactly ⌊n·fpr⌋ flags, whatever 1 − fpr rounds to", () => {
+  const twenty = Array.from({ length: 20 }, (_, i) => i / 20);
+  // 1 − 0.95 is 0.050000000000000044 in float64: ⌈20·(1 − 0.95)⌉ = 2 would allow 18 of 20.
+  assert.deepEqual(thresholdForFpr(twenty, 0.95), { threshold: 0, fpr: 0.95 });
+  for (const [n, fpr] of [[20, 0.05], [100, 0.07], [1000, 0.001], [30, 0.3], [7, 0.1], [50, 0.02]]) {
+    const scores = Array.from({ length: n }, (_, i) => (i * 37 % n) / n);
+    const { fpr: achieved } = thresholdForFpr(scores, fpr);
+    assert.equal(Math.round(achieved * n), Math.floor(n * fpr + 1e-9), `n = ${n}, fpr = ${fpr}`);
+  }
+});
+
 Deno.test("thresholdForFpr: ties at the threshold are not flagged (strictly greater)", () => {
   assert.deepEqual(thresholdForFpr([0.2, 0.4, 0.4, 0.4], 0.5), { threshold: 0.4, fpr: 0 });
 });
