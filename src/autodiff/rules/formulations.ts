@@ -62,12 +62,12 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = {
  * onnxruntime-web's WASM build runs Indices + MaxUnpool as fast at batch 16 and a little faster
  * at batch 1 (fashion-cnn, one-thread CPU time). The Resize form of AveragePool wins on both. onnxruntime-node's
  * Where is several passes (10 chained ReLU6 masks of a [1,96,112,112] tensor: 45 ms as Where, 24 ms as Cast + Mul), so
- * Clip's mask is cast there (MobileNetV2 224² gradient graph: kernel time −7%); on WASM the three clip masks are
- * within 4% of each other. WebGPU has not been measured (no adapter on the benchmark machine) and gets the WASM
- * choices.
+ * Clip's mask is cast there (MobileNetV2 224² batch 1 fwd+grad 0.91× of Where's); onnxruntime-web runs the
+ * float-only sign mask a little faster than either (0.95×). WebGPU has not been measured (no adapter on the
+ * benchmark machine) and gets the WASM choices.
  */
 export function formulationsFor(backend: "wasm" | "webgpu" | "native"): Partial<Formulations> {
-  return backend === "native" ? { clipMask: "cast" } : { tiledMaxPool: "generic" };
+  return backend === "native" ? { clipMask: "cast" } : { tiledMaxPool: "generic", clipMask: "sign" };
 }
 
 /** The formulation in force for `key` given the (partial) options of a derivation. */
