@@ -13,19 +13,10 @@ import type { InputSpec } from "../model/manifest.ts";
 import type { LossKind } from "../model/classifier.ts";
 import { analyze, ruleFailure, valueInfoShape } from "./analyze.ts";
 import { NotDifferentiableError, type UnsupportedNode } from "./errors.ts";
-import { GraphBuilder, makeNode } from "./graph.ts";
+import { GraphBuilder, makeNode, valueInfo } from "./graph.ts";
 import { emitLogProbabilities, emitLoss } from "./loss.ts";
 import { pruneGraph } from "./prune.ts";
-import {
-  DataType,
-  decodeModel,
-  defaultOpset,
-  encodeModel,
-  type GraphProto,
-  toNumber,
-  type ValueInfoProto,
-  ValueInfoProtoType,
-} from "./proto.ts";
+import { DataType, decodeModel, defaultOpset, encodeModel, type GraphProto, toNumber } from "./proto.ts";
 import type { Dim, MaxPoolMode, TensorInfo } from "./rules/types.ts";
 import { RULES } from "./rules/index.ts";
 import type { Formulations } from "./rules/formulations.ts";
@@ -79,18 +70,6 @@ function renameReserved(graph: GraphProto): Map<string, string> {
   for (const t of graph.initializer) t.name = f(t.name ?? "");
   for (const v of [...graph.input, ...graph.output, ...graph.value_info]) v.name = f(v.name ?? "");
   return map;
-}
-
-function valueInfo(name: string, elemType: number, dims: readonly Dim[]): ValueInfoProto {
-  return ValueInfoProtoType.fromObject({
-    name,
-    type: {
-      tensor_type: {
-        elem_type: elemType,
-        shape: { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) },
-      },
-    },
-  }) as unknown as ValueInfoProto;
 }
 
 /** Build the gradient model. Throws NotDifferentiableError listing nodes without a rule. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { argmax } from "../../kernels/softmax.ts";
-import { makeNode } from "./graph.ts";
+import { makeNode, valueInfo } from "./graph.ts";
 import { deriveGradientModel, findUnsupportedOps, inspectModel, NotDifferentiableError } from "./mod.ts";
 import { DataType, decodeModel, encodeModel, type ModelProto, toNumber } from "./proto.ts";
 import { makeTensor } from "./tensor.ts";
@@ -12,22 +12,10 @@ const SPEC: GradientSpec = {
   output: { name: "y", kind: "logits" },
 };
 
-function vi(name: string, elemType: number, dims: (number | string)[]) {
-  return {
-    name,
-    type: {
-      tensor_type: {
-        elem_type: elemType,
-        shape: { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) },
-      },
-    },
-  };
-}
-
 /** x [N,1,2,2] → nodes → y [N,2]. */
 function tinyModel(
   nodes: ReturnType<typeof makeNode>[],
-  opts: { inType?: number; valueInfo?: ReturnType<typeof vi>[] } = {},
+  opts: { inType?: number; valueInfo?: ReturnType<typeof valueInfo>[] } = {},
 ): Uint8Array {
   const model = {
     ir_version: 8,
@@ -39,8 +27,8 @@ function tinyModel(
         makeTensor("shape2", DataType.INT64, [2], [0, -1]),
         makeTensor("W", DataType.FLOAT, [4, 2], [1, 2, 3, 4, 5, 6, 7, 8]),
       ],
-      input: [vi("x", opts.inType ?? DataType.FLOAT, ["N", 1, 2, 2])],
-      output: [vi("y", DataType.FLOAT, ["N", 2])],
+      input: [valueInfo("x", opts.inType ?? DataType.FLOAT, ["N", 1, 2, 2])],
+      output: [valueInfo("y", DataType.FLOAT, ["N", 2])],
       value_info: opts.valueInfo ?? [],
     },
   } as unknown as ModelProto;
@@ -72,7 +60,13 @@ Deno.test("unsupported ops on the pixel path are reported by type and node name"
 });
 
 Deno.test("control flow is rejected; unsupported ops off the pixel path are not", () => {
-  const branch = { name: "b", node: [], initializer: [], input: [], output: [vi("flat", DataType.FLOAT, ["N", 4])] };
+  const branch = {
+    name: "b",
+    node: [],
+    initializer: [],
+    input: [],
+    output: [valueInfo("flat", DataType.FLOAT, ["N", 4])],
+  };
   const ifNode = makeNode("If", ["cond"], ["g"], {}, "if_1");
   ifNode.attribute.push(
     { name: "then_branch", type: 5, g: branch } as never,
@@ -91,7 +85,7 @@ Deno.test("control flow is rejected; unsupported ops off the pixel path are not"
     flatten,
     makeNode("Sin", ["W"], ["We"], {}, "sin_const"),
     makeNode("MatMul", ["flat", "We"], ["y"]),
-  ], { valueInfo: [vi("We", DataType.FLOAT, [4, 2])] });
+  ], { valueInfo: [valueInfo("We", DataType.FLOAT, [4, 2])] });
   assert.deepEqual(findUnsupportedOps(offPath, SPEC), []);
 });
 

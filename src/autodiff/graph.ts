@@ -10,6 +10,8 @@ import {
   NodeProtoType,
   type TensorProto,
   toNumber,
+  type ValueInfoProto,
+  ValueInfoProtoType,
 } from "./proto.ts";
 import { makeTensor } from "./tensor.ts";
 
@@ -92,6 +94,19 @@ export function makeNode(
 }
 
 /** Appends nodes to a graph under fresh names; helpers pick the opset-appropriate signature. */
+/** A tensor value info: element type and dims, a string dim being symbolic (e.g. the batch "N"). */
+export function valueInfo(name: string, elemType: number, dims: readonly (number | string)[]): ValueInfoProto {
+  return ValueInfoProtoType.fromObject({
+    name,
+    type: {
+      tensor_type: {
+        elem_type: elemType,
+        shape: { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) },
+      },
+    },
+  }) as unknown as ValueInfoProto;
+}
+
 export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];

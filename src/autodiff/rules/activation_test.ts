@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { makeNode } from "../graph.ts";
+import { makeNode, valueInfo } from "../graph.ts";
 import { deriveGradientModel } from "../mod.ts";
 import type { GradientSpec } from "../derive.ts";
 import { DataType, encodeModel, type ModelProto } from "../proto.ts";
@@ -28,15 +28,6 @@ Deno.test("Gelu (opset 20, both approximations) and Mish (opset 18 op) gradients
 
 /** x [N,1,2,4] → ·8 → Clip(0, 6) (inputs from opset 11, attributes before) → [N,8] → MatMul → y [N,2]. */
 function clipModel(opset: 9 | 13): Uint8Array {
-  const vi = (name: string, dims: (number | string)[]) => ({
-    name,
-    type: {
-      tensor_type: {
-        elem_type: DataType.FLOAT,
-        shape: { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) },
-      },
-    },
-  });
   const clip = opset >= 11
     ? makeNode("Clip", ["scaled", "lo", "hi"], ["clipped"])
     : makeNode("Clip", ["scaled"], ["clipped"], { min: { f: 0 }, max: { f: 6 } });
@@ -58,8 +49,8 @@ function clipModel(opset: 9 | 13): Uint8Array {
         makeTensor("shape", DataType.INT64, [2], [0, -1]),
         makeTensor("W", DataType.FLOAT, [8, 2], Array.from({ length: 16 }, (_, i) => (i % 2 ? -1 : i / 2 + 2))),
       ],
-      input: [vi("x", ["N", 1, 2, 4])],
-      output: [vi("y", ["N", 2])],
+      input: [valueInfo("x", DataType.FLOAT, ["N", 1, 2, 4])],
+      output: [valueInfo("y", DataType.FLOAT, ["N", 2])],
     },
   } as unknown as ModelProto;
   return encodeModel(model);
