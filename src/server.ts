@@ -86,6 +86,7 @@ async function openServices(config: Config, log: Logger, metrics: Metrics) {
         pollMs: config.uploads.pollMs,
         isSeed,
         gradientCheckTimeoutMs: config.ops.workerTimeoutMs,
+        analysisTimeoutMs: config.ops.workerTimeoutMs,
         log: (line) => log.warn(line),
       }),
   });

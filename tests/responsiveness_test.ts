@@ -1,4 +1,9 @@
 import assert from "node:assert/strict";
+import type { GradientSpec } from "../src/autodiff/derive.ts";
+import { makeNode, valueInfo } from "../src/autodiff/graph.ts";
+import { DataType, encodeModel, type ModelProto } from "../src/autodiff/proto.ts";
+import { makeTensor } from "../src/autodiff/tensor.ts";
+import { analyseUpload } from "../src/registry/analyse_upload.ts";
 import { imageRequest, jsonRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
 
 Deno.test("responsiveness: /healthz answers while a long check is still running", async () => {
@@ -116,6 +121,68 @@ Deno.test("responsiveness: /healthz keeps answering while an upload's gradient c
       longestWait < validationMs / 4,
       `health waited up to ${longestWait.toFixed(0)} ms during a ${validationMs.toFixed(0)} ms validation ` +
         `(${answeredAt.length - 1} answers)`,
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/**
+ * x [N,1,2,2] → Flatten → + c → MatMul → y [N,2], where the constant c is a chain of `adds` Adds: a small file whose
+ * graph is slow to analyse (constant folding), though onnxruntime and the gradient graph make short work of it.
+ */
+function constantChain(adds: number): Uint8Array {
+  const node = [makeNode("Flatten", ["x"], ["flat"])];
+  for (let i = 0; i < adds; i++) node.push(makeNode("Add", [`c${i}`, "step"], [`c${i + 1}`]));
+  node.push(makeNode("Add", ["flat", `c${adds}`], ["shifted"]), makeNode("MatMul", ["shifted", "W"], ["y"]));
+  const graph = {
+    name: "constant-chain",
+    node,
+    initializer: [
+      makeTensor("c0", DataType.FLOAT, [1, 4], [0, 0, 0, 0]),
+      makeTensor("step", DataType.FLOAT, [], [1e-6]),
+      makeTensor("W", DataType.FLOAT, [4, 2], [1, 0, 0, 1, 1, 0, 0, 1]),
+    ],
+    input: [valueInfo("x", DataType.FLOAT, ["N", 1, 2, 2])],
+    output: [valueInfo("y", DataType.FLOAT, ["N", 2])],
+  };
+  return encodeModel({ ir_version: 8, opset_import: [{ domain: "", version: 13 }], graph } as unknown as ModelProto);
+}
+
+Deno.test("responsiveness: /healthz keeps answering while a many-node upload's graph is analysed", async () => {
+  const bytes = constantChain(15_000);
+  const spec: GradientSpec = {
+    input: { name: "x", layout: "NCHW", channels: 1, height: 2, width: 2, scale: "unit", mean: [0], std: [1] },
+    output: { name: "y", kind: "logits" },
+  };
+  const manifest = { id: "relu-chain", labels: ["a", "b"], ...spec };
+  // What the analysis costs a thread: on the main thread, health would wait about this long.
+  const started = performance.now();
+  assert.equal(analyseUpload(bytes, spec).ok, true);
+  const analysisMs = performance.now() - started;
+  const server = await startTestServer();
+  try {
+    const form = new FormData();
+    form.append("model", new Blob([bytes as Uint8Array<ArrayBuffer>]), "model.onnx");
+    form.append("manifest", JSON.stringify(manifest));
+    let done = false;
+    const upload = fetch(`${server.url}/v1/models`, { method: "POST", body: form }).then(async (r) => {
+      done = true;
+      return { status: r.status, body: await r.json() };
+    });
+    const answeredAt = [performance.now()];
+    while (!done) {
+      const health = await fetch(`${server.url}/healthz`);
+      assert.deepEqual(await health.json(), { status: "ok" });
+      answeredAt.push(performance.now());
+    }
+    const { status, body } = await upload;
+    assert.equal(status, 201, JSON.stringify(body));
+    assert.equal(body.inspection.ops.Add, 15_001);
+    const longestWait = answeredAt.slice(1).reduce((m, t, i) => Math.max(m, t - answeredAt[i]), 0);
+    assert.ok(
+      longestWait < analysisMs / 3,
+      `health waited up to ${longestWait.toFixed(0)} ms; the analysis takes ${analysisMs.toFixed(0)} ms on a thread`,
     );
   } finally {
     await server.shutdown();

@@ -114,8 +114,10 @@ export function encodeModel(model: ModelProto): Uint8Array {
     ? model
     : ModelProtoType.fromObject(model as unknown as Record<string, unknown>);
   const out = ModelProtoType.encode(msg).finish();
-  // protobufjs hands back a Node Buffer; expose a plain Uint8Array view.
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  // protobufjs hands back a Node Buffer. A small one is a view into Node's shared Buffer pool, which cannot be
+  // transferred (postMessage throws, killing the Worker that replies with a small derived model): copy it out.
+  const view = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  return view.byteLength === view.buffer.byteLength ? view : view.slice();
 }
 
 /** Int64 (Long or number) → number. Values beyond 2^53 lose precision, fine for dims/axes. */

@@ -19,3 +19,16 @@ for (const name of models) {
     assert.ok(toNumber(model.ir_version) >= 3);
   });
 }
+
+Deno.test("encodeModel's bytes can be transferred to a Worker, however small the model", () => {
+  for (const name of models) {
+    const model = decodeModel(Deno.readFileSync(new URL(name, FIXTURES)));
+    model.graph!.initializer = [];
+    model.graph!.node = model.graph!.node.slice(0, 1);
+    const small = encodeModel(model);
+    assert.ok(small.byteLength < 4096, `${name}: ${small.byteLength} bytes`);
+    const moved = structuredClone(small, { transfer: [small.buffer as ArrayBuffer] });
+    assert.equal(small.byteLength, 0, "detached");
+    assert.deepEqual(moved, encodeModel(model));
+  }
+});

@@ -57,6 +57,8 @@ export interface UploadedModelsOptions {
   isSeed(id: string): boolean;
   /** An upload's numerical gradient check still running after this long is stopped (validate_upload.ts). */
   gradientCheckTimeoutMs?: number;
+  /** An upload's graph analysis still running after this long is stopped (validate_upload.ts). */
+  analysisTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -257,6 +259,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
           sha256,
           signal,
           gradientCheckTimeoutMs: options.gradientCheckTimeoutMs,
+          analysisTimeoutMs: options.analysisTimeoutMs,
         })
       );
       validating = validation.catch(() => {});

@@ -1,11 +1,11 @@
 import { checkGradientInWorker, GradientCheckTimeoutError } from "../gradcheck/check_in_worker.ts";
 import type { GradientCheck } from "../gradcheck/check_protocol.ts";
-import { decodeModel, inspectModel, MAX_OPSET, MIN_OPSET, type ModelInspection } from "../autodiff/mod.ts";
-import { defaultOpset } from "../autodiff/proto.ts";
+import type { ModelInspection } from "../autodiff/mod.ts";
 import { RequestError } from "../errors.ts";
 import type { InferenceEngine } from "../runtime/engine.ts";
 import { type GradientInfo, loadClassifier, ModelSpecError } from "../runtime/onnx_classifier.ts";
 import type { Manifest } from "../model/manifest.ts";
+import { analyseInWorker, AnalysisTimeoutError } from "./analyse_in_worker.ts";
 
 /** What an upload was checked for, stored beside the version and served at /v1/models/{id}/inspect. */
 export interface UploadInspection extends ModelInspection {
@@ -31,6 +31,8 @@ export interface ValidateUploadOptions {
   signal?: AbortSignal;
   /** A gradient check still running after this long is stopped: 422 `gradient_check_failed`. */
   gradientCheckTimeoutMs?: number;
+  /** The graph's analysis (decoding, inspection) still running after this long is stopped: 422 `invalid_model`. */
+  analysisTimeoutMs?: number;
 }
 
 /**
@@ -38,25 +40,29 @@ export interface ValidateUploadOptions {
  * ModelProto with a supported opset, the manifest agrees with the graph (names, shapes, classes =
  * labels, float32 input, a [N, classes] output), one forward pass on a blank image is finite,
  * and the exact gradient either derives and passes a numerical check or the model is marked SPSA
- * with the ops that lack a rule. Each failure is a 422 naming the problem. The numerical check runs in its own
- * Worker (src/gradcheck/check_in_worker.ts): seconds of WASM work on a large model, which must not stall the server.
+ * with the ops that lack a rule. Each failure is a 422 naming the problem. The graph's analysis (analyse_upload.ts)
+ * and the numerical check (src/gradcheck/check_in_worker.ts) run in Workers of their own: seconds of work on a large
+ * or many-node model, which must not stall the server.
  */
 export async function validateUpload(options: ValidateUploadOptions): Promise<UploadInspection> {
   const start = performance.now();
   const { engine, manifest, modelBytes, signal } = options;
   signal?.throwIfAborted();
-  checkDecodes(modelBytes);
+  const spec = { input: manifest.input, output: manifest.output };
+  const analysis = await analyseInWorker(modelBytes, spec, { signal, timeoutMs: options.analysisTimeoutMs }).catch(
+    (error) => {
+      if (!(error instanceof AnalysisTimeoutError)) throw error;
+      throw new RequestError(422, "invalid_model", `model: its analysis did not finish within ${error.timeoutMs} ms`);
+    },
+  );
+  if (!analysis.ok && analysis.stage === "decode") throw new RequestError(422, analysis.code, analysis.message);
   const classifier = await loadClassifier({ engine, manifest, modelBytes, sha256: options.sha256 }).catch((error) => {
     if (error instanceof ModelSpecError) throw new RequestError(422, "manifest_mismatch", `manifest.${error.message}`);
     throw new RequestError(422, "invalid_model", `model: onnxruntime cannot load it (${messageOf(error)})`);
   });
   try {
-    let inspection: ModelInspection;
-    try {
-      inspection = inspectModel(modelBytes, { input: manifest.input, output: manifest.output });
-    } catch (error) {
-      throw new RequestError(422, "invalid_model", `model: cannot be analysed (${messageOf(error)})`);
-    }
+    if (!analysis.ok) throw new RequestError(422, "invalid_model", analysis.message);
+    const { inspection } = analysis;
     const output = inspection.outputs.find((o) => o.name === manifest.output.name);
     if (output && output.dims.length > 0 && output.dims.length !== 2) {
       throw new RequestError(
@@ -115,26 +121,6 @@ export async function validateUpload(options: ValidateUploadOptions): Promise<Up
     };
   } finally {
     await classifier.release();
-  }
-}
-
-function checkDecodes(modelBytes: Uint8Array): void {
-  let model;
-  try {
-    model = decodeModel(modelBytes);
-  } catch (error) {
-    throw new RequestError(422, "invalid_onnx", `model: not an ONNX model, or truncated (${messageOf(error)})`);
-  }
-  if (!model.graph || model.graph.node.length === 0 || model.graph.output.length === 0) {
-    throw new RequestError(422, "invalid_onnx", "model: not an ONNX model (no graph with nodes and outputs)");
-  }
-  const opset = defaultOpset(model);
-  if (opset < MIN_OPSET || opset > MAX_OPSET) {
-    throw new RequestError(
-      422,
-      "unsupported_opset",
-      `model: opset ${opset} is outside the supported range ${MIN_OPSET}–${MAX_OPSET}`,
-    );
   }
 }
 
