@@ -4,7 +4,8 @@
  *
  * Latency of each check profile (README "Check profiles") per model and backend (wasm, native): p50/p95 of the HTTP
  * round trip of `POST /v1/models/{id}/check` with `{profile}` only, over loopback against in-process servers
- * (bench/check_latency.ts starts them), after one warm-up image per profile, profiles interleaved image by image so
+ * (bench/check_latency.ts starts them), after SCREEN_WARM_UP warm-up checks of screen and one of each other profile
+ * (on an image not timed), profiles interleaved image by image so
  * that load drift hits them alike. Models: the shipped ones on N fixture images each (default 10), and MobileNetV2 and
  * ResNet-18 at 224² (bench/models.ts exports them on first use; random weights) on M 224² images (default N) for
  * `screen` and K (default 2) for `standard`/`thorough`, which take seconds to minutes there (warm-up: screen and
@@ -39,6 +40,8 @@ const SCREEN_STAGES = [
   "totalMs",
 ] as const;
 const SIDE = 224;
+/** Warm-up checks of `screen` per model and backend (one of each other profile). */
+const SCREEN_WARM_UP = 20;
 
 interface Row {
   model: string;
@@ -151,7 +154,9 @@ async function measure(
         const url = `${server.url}/v1/models/${target.id}/check`;
         const samples = new Map(profiles.map((p) => [p, [] as Awaited<ReturnType<typeof check>>[]]));
         for (const p of target.warmUpProfiles.filter((p) => profiles.includes(p))) {
-          await check(url, target.warmUp, p); // warm-up, not measured
+          // Warm-up, not measured. A fresh server runs its first checks slower (MobileNetV2 224² screen, native:
+          // p50 85 ms over checks 1–20, 58–67 ms from there on, 2026-12-02), so screen warms up to its steady state.
+          for (let i = 0; i < (p === "screen" ? SCREEN_WARM_UP : 1); i++) await check(url, target.warmUp, p);
         }
         for (const [i, image] of target.images.entries()) {
           for (const p of profiles) if (i < target.count(p)) samples.get(p)!.push(await check(url, image, p));
@@ -241,7 +246,8 @@ function render(rows: Row[], load: string[], args: Args, notes: string[]): strin
     "",
     `\`deno task bench:profiles${flags}\` (bench/check_profiles.ts): ` +
     "`POST /v1/models/{id}/check` with `{profile}` only over loopback, HTTP round trip, profiles interleaved image " +
-    `by image, ${THREADS} threads, ${new Date().toISOString()}; load average (1/5/15 min) at start ${load[0]}, ` +
+    `by image after ${SCREEN_WARM_UP} warm-up checks of screen and one of each other profile, ${THREADS} threads, ` +
+    `${new Date().toISOString()}; load average (1/5/15 min) at start ${load[0]}, ` +
     `at end ${load[1]}. bench-* are torchvision MobileNetV2 / ResNet-18 with random weights at 224² ` +
     "(bench/models.ts), checked on fashion-rgb fixtures resized to 224² and sent as PNGs.",
     "",

@@ -40,7 +40,8 @@ export function startTorch(threads: number): TorchClient {
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
-    env: { OMP_NUM_THREADS: String(threads) },
+    // Every thread pool torch may use gets the same count (its OpenMP one, and OpenBLAS's or MKL's under Linear).
+    env: { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
   }).spawn();
   const writer = child.stdin.getWriter();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
