@@ -3,7 +3,7 @@ import type { GradientSpec } from "../src/autodiff/derive.ts";
 import { makeNode, valueInfo } from "../src/autodiff/graph.ts";
 import { DataType, encodeModel, type ModelProto } from "../src/autodiff/proto.ts";
 import { makeTensor } from "../src/autodiff/tensor.ts";
-import { analyseUpload } from "../src/registry/analyse_upload.ts";
+import { analyzeUpload } from "../src/registry/analyze_upload.ts";
 import { imageRequest, jsonRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
 
 Deno.test("responsiveness: /healthz answers while a long check is still running", async () => {
@@ -129,7 +129,7 @@ Deno.test("responsiveness: /healthz keeps answering while an upload's gradient c
 
 /**
  * x [N,1,2,2] → Flatten → + c → MatMul → y [N,2], where the constant c is a chain of `adds` Adds: a small file whose
- * graph is slow to analyse (constant folding), though onnxruntime and the gradient graph make short work of it.
+ * graph is slow to analyze (constant folding), though onnxruntime and the gradient graph make short work of it.
  */
 function constantChain(adds: number): Uint8Array {
   const node = [makeNode("Flatten", ["x"], ["flat"])];
@@ -149,7 +149,7 @@ function constantChain(adds: number): Uint8Array {
   return encodeModel({ ir_version: 8, opset_import: [{ domain: "", version: 13 }], graph } as unknown as ModelProto);
 }
 
-Deno.test("responsiveness: /healthz keeps answering while a many-node upload's graph is analysed", async () => {
+Deno.test("responsiveness: /healthz keeps answering while a many-node upload's graph is analyzed", async () => {
   const bytes = constantChain(15_000);
   const spec: GradientSpec = {
     input: { name: "x", layout: "NCHW", channels: 1, height: 2, width: 2, scale: "unit", mean: [0], std: [1] },
@@ -158,7 +158,7 @@ Deno.test("responsiveness: /healthz keeps answering while a many-node upload's g
   const manifest = { id: "relu-chain", labels: ["a", "b"], ...spec };
   // What the analysis costs a thread: on the main thread, health would wait about this long.
   const started = performance.now();
-  assert.equal(analyseUpload(bytes, spec).ok, true);
+  assert.equal(analyzeUpload(bytes, spec).ok, true);
   const analysisMs = performance.now() - started;
   const server = await startTestServer();
   try {

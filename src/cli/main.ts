@@ -13,7 +13,7 @@
  *
  * Exit codes: 0 when the model was inspected (whether or not its gradient is exact: read
  * `gradient.mode` / `unsupported`), 2 for a usage error, 1 when the model cannot be read or
- * analysed at all (not ONNX, no 4-D input without a manifest, ...).
+ * analyzed at all (not ONNX, no 4-D input without a manifest, ...).
  */
 import { parseArgs } from "node:util";
 import { ManifestSchema } from "../registry/manifest.ts";

@@ -1,8 +1,8 @@
 /// <reference lib="deno.worker" />
-import { analyseUpload } from "./analyse_upload.ts";
-import type { AnalysisRequest } from "./analyse_in_worker.ts";
+import { analyzeUpload } from "./analyze_upload.ts";
+import type { AnalysisRequest } from "./analyze_in_worker.ts";
 
-// One analysis per Worker (analyse_in_worker.ts spawns it and terminates it after the reply).
+// One analysis per Worker (analyze_in_worker.ts spawns it and terminates it after the reply).
 self.onmessage = (event: MessageEvent<AnalysisRequest>) => {
-  self.postMessage(analyseUpload(event.data.modelBytes, event.data.spec));
+  self.postMessage(analyzeUpload(event.data.modelBytes, event.data.spec));
 };

@@ -5,7 +5,7 @@ import { RequestError } from "../errors.ts";
 import type { InferenceEngine } from "../runtime/engine.ts";
 import { type GradientInfo, loadClassifier, ModelSpecError } from "../runtime/onnx_classifier.ts";
 import type { Manifest } from "../model/manifest.ts";
-import { analyseInWorker, AnalysisTimeoutError } from "./analyse_in_worker.ts";
+import { AnalysisTimeoutError, analyzeInWorker } from "./analyze_in_worker.ts";
 
 /** What an upload was checked for, stored beside the version and served at /v1/models/{id}/inspect. */
 export interface UploadInspection extends ModelInspection {
@@ -40,7 +40,7 @@ export interface ValidateUploadOptions {
  * ModelProto with a supported opset, the manifest agrees with the graph (names, shapes, classes =
  * labels, float32 input, a [N, classes] output), one forward pass on a blank image is finite,
  * and the exact gradient either derives and passes a numerical check or the model is marked SPSA
- * with the ops that lack a rule. Each failure is a 422 naming the problem. The graph's analysis (analyse_upload.ts)
+ * with the ops that lack a rule. Each failure is a 422 naming the problem. The graph's analysis (analyze_upload.ts)
  * and the numerical check (src/gradcheck/check_in_worker.ts) run in Workers of their own: seconds of work on a large
  * or many-node model, which must not stall the server.
  */
@@ -49,7 +49,7 @@ export async function validateUpload(options: ValidateUploadOptions): Promise<Up
   const { engine, manifest, modelBytes, signal } = options;
   signal?.throwIfAborted();
   const spec = { input: manifest.input, output: manifest.output };
-  const analysis = await analyseInWorker(modelBytes, spec, { signal, timeoutMs: options.analysisTimeoutMs }).catch(
+  const analysis = await analyzeInWorker(modelBytes, spec, { signal, timeoutMs: options.analysisTimeoutMs }).catch(
     (error) => {
       if (!(error instanceof AnalysisTimeoutError)) throw error;
       throw new RequestError(422, "invalid_model", `model: its analysis did not finish within ${error.timeoutMs} ms`);

@@ -1,7 +1,7 @@
 /**
  * The checks of an upload that read the whole graph: it decodes as an ONNX ModelProto with a supported opset, and
  * its inspection (ops, inputs, outputs, the nodes without a gradient rule). Pure and synchronous: it runs in its own
- * Worker (analysis_worker.ts), since a graph of many nodes takes seconds to analyse (100 000 Relus, 2.6 MB: 3.6 s
+ * Worker (analysis_worker.ts), since a graph of many nodes takes seconds to analyze (100 000 Relus, 2.6 MB: 3.6 s
  * here) and would stall every other request on the main thread. The verdict is data, so that it crosses the Worker
  * boundary and the caller decides when each failure is reported.
  */
@@ -16,7 +16,7 @@ export type UploadAnalysis =
   /** A model that decodes but cannot be analysed: reported after onnxruntime has had its say. */
   | { ok: false; stage: "analysis"; message: string };
 
-export function analyseUpload(modelBytes: Uint8Array, spec: GradientSpec): UploadAnalysis {
+export function analyzeUpload(modelBytes: Uint8Array, spec: GradientSpec): UploadAnalysis {
   let model;
   try {
     model = decodeModel(modelBytes);

@@ -1,7 +1,7 @@
-/** `analyseUpload` in a dedicated, short-lived Worker (analysis_worker.ts, runtime/one_shot_worker.ts). */
+/** `analyzeUpload` in a dedicated, short-lived Worker (analysis_worker.ts, runtime/one_shot_worker.ts). */
 import type { GradientSpec } from "../autodiff/derive.ts";
 import { type OneShotLimits, runInWorker } from "../runtime/one_shot_worker.ts";
-import type { UploadAnalysis } from "./analyse_upload.ts";
+import type { UploadAnalysis } from "./analyze_upload.ts";
 
 /** Main thread → analysis Worker (the bytes are a copy, transferred). */
 export interface AnalysisRequest {
@@ -17,8 +17,8 @@ export class AnalysisTimeoutError extends Error {
   }
 }
 
-/** `analyseUpload(modelBytes, spec)` off the main thread; the caller's bytes stay usable. */
-export function analyseInWorker(
+/** `analyzeUpload(modelBytes, spec)` off the main thread; the caller's bytes stay usable. */
+export function analyzeInWorker(
   modelBytes: Uint8Array,
   spec: GradientSpec,
   limits: OneShotLimits = {},
