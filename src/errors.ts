@@ -13,3 +13,8 @@ export class RequestError extends Error {
     super(message);
   }
 }
+
+/** An error's message, or the thrown value as text when it is not an Error. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

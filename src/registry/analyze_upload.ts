@@ -8,6 +8,7 @@
 import { decodeModel, inspectModel, MAX_OPSET, MIN_OPSET, type ModelInspection } from "../autodiff/mod.ts";
 import type { GradientSpec } from "../autodiff/derive.ts";
 import { defaultOpset } from "../autodiff/proto.ts";
+import { messageOf } from "../errors.ts";
 
 export type UploadAnalysis =
   | { ok: true; inspection: ModelInspection }
@@ -34,12 +35,8 @@ export function analyzeUpload(modelBytes: Uint8Array, spec: GradientSpec): Uploa
     return { ok: false, stage: "decode", code: "unsupported_opset", message };
   }
   try {
-    return { ok: true, inspection: inspectModel(modelBytes, { input: spec.input, output: spec.output }) };
+    return { ok: true, inspection: inspectModel(modelBytes, spec) };
   } catch (error) {
     return { ok: false, stage: "analysis", message: `model: cannot be analysed (${messageOf(error)})` };
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

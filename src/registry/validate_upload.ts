@@ -1,7 +1,7 @@
 import { checkGradientInWorker, GradientCheckTimeoutError } from "../gradcheck/check_in_worker.ts";
 import type { GradientCheck } from "../gradcheck/check_protocol.ts";
 import type { ModelInspection } from "../autodiff/mod.ts";
-import { RequestError } from "../errors.ts";
+import { messageOf, RequestError } from "../errors.ts";
 import type { InferenceEngine } from "../runtime/engine.ts";
 import { type GradientInfo, loadClassifier, ModelSpecError } from "../runtime/onnx_classifier.ts";
 import type { Manifest } from "../model/manifest.ts";
@@ -122,8 +122,4 @@ export async function validateUpload(options: ValidateUploadOptions): Promise<Up
   } finally {
     await classifier.release();
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
