@@ -87,6 +87,8 @@ async function openServices(config: Config, log: Logger, metrics: Metrics) {
         isSeed,
         gradientCheckTimeoutMs: config.ops.workerTimeoutMs,
         analysisTimeoutMs: config.ops.workerTimeoutMs,
+        loadUploadsInSubprocess: true,
+        loadTimeoutMs: config.ops.workerTimeoutMs,
         log: (line) => log.warn(line),
       }),
   });

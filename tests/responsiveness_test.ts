@@ -4,6 +4,7 @@ import { makeNode, valueInfo } from "../src/autodiff/graph.ts";
 import { DataType, encodeModel, type ModelProto } from "../src/autodiff/proto.ts";
 import { makeTensor } from "../src/autodiff/tensor.ts";
 import { analyzeUpload } from "../src/registry/analyze_upload.ts";
+import { RELU_CHAIN_MANIFEST, reluChain } from "../src/registry/testing.ts";
 import { imageRequest, jsonRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
 
 Deno.test("responsiveness: /healthz answers while a long check is still running", async () => {
@@ -177,6 +178,70 @@ Deno.test("responsiveness: /healthz keeps answering while a many-node upload's g
       longestWait < analysisMs / 3,
       `health waited up to ${longestWait.toFixed(0)} ms; the analysis takes ${analysisMs.toFixed(0)} ms on a thread`,
     );
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/** Processes whose parent is this one and whose command line names `script`. */
+function childrenRunning(script: string): number {
+  let count = 0;
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === Deno.pid && Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).includes(script)) count++;
+    } catch {
+      // It exited meanwhile.
+    }
+  }
+  return count;
+}
+
+Deno.test("responsiveness: an upload whose sessions build too slowly is refused at the time limit while checks go on", async () => {
+  // 8 000 Relus: onnxruntime-node needs minutes to build the gradient session (28 s at 5 000 here).
+  const bytes = reluChain(8_000);
+  const limitMs = 4_000;
+  const server = await startTestServer({
+    ROBUSTCHECK_MODELS_DIR: MODELS_DIR,
+    ROBUSTCHECK_BACKEND: "native",
+    ROBUSTCHECK_WORKER_TIMEOUT_MS: String(limitMs),
+  });
+  try {
+    const [image] = await loadFixtureImages("fashion", 1);
+    const form = new FormData();
+    form.append("model", new Blob([bytes as Uint8Array<ArrayBuffer>]), "model.onnx");
+    form.append("manifest", JSON.stringify(RELU_CHAIN_MANIFEST));
+    const started = performance.now();
+    let done = false;
+    const upload = fetch(`${server.url}/v1/models`, { method: "POST", body: form }).then(async (r) => {
+      done = true;
+      return { status: r.status, body: await r.json() };
+    });
+    let checks = 0, longestCheck = 0;
+    while (!done) {
+      const t = performance.now();
+      const r = await fetch(
+        `${server.url}/v1/models/fashion-cnn/check`,
+        jsonRequest({ image: image.bytes.toBase64(), options: { profile: "screen" } }),
+      );
+      const text = await r.text();
+      assert.equal(r.status, 200, text);
+      longestCheck = Math.max(longestCheck, performance.now() - t);
+      checks++;
+    }
+    const { status, body } = await upload;
+    const elapsed = performance.now() - started;
+    assert.equal(status, 422, JSON.stringify(body));
+    assert.equal(body.error.code, "invalid_model");
+    assert.match(body.error.message, new RegExp(`did not load it within ${limitMs} ms`));
+    assert.ok(elapsed < limitMs + 10_000, `refused after ${elapsed.toFixed(0)} ms`);
+    assert.ok(checks >= 5, `${checks} checks answered meanwhile`);
+    assert.ok(longestCheck < limitMs / 2, `a check waited ${longestCheck.toFixed(0)} ms`);
+    assert.equal(childrenRunning("probe_process.ts"), 0, "the build was killed, not left running");
+    const list = await (await fetch(`${server.url}/v1/models`)).json();
+    assert.ok(!JSON.stringify(list).includes("relu-chain"), "nothing was stored");
   } finally {
     await server.shutdown();
   }

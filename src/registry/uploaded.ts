@@ -9,6 +9,7 @@ import {
 } from "../storage/models.ts";
 import { parseManifest } from "./load_manifest.ts";
 import type { Manifest } from "../model/manifest.ts";
+import { startSubprocessProber } from "./probe_in_subprocess.ts";
 import { type UploadInspection, validateUpload } from "./validate_upload.ts";
 
 /** The validation report as stored with its version. */
@@ -59,6 +60,13 @@ export interface UploadedModelsOptions {
   gradientCheckTimeoutMs?: number;
   /** An upload's graph analysis still running after this long is stopped (validate_upload.ts). */
   analysisTimeoutMs?: number;
+  /**
+   * Load each upload, to validate it, in a process of its own (probe_in_subprocess.ts) that a time limit can kill,
+   * instead of on the serving engine (validate_upload.ts).
+   */
+  loadUploadsInSubprocess?: boolean;
+  /** Loading an upload to validate it still running after this long is stopped. */
+  loadTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -76,6 +84,9 @@ interface Slot {
 /** Uploaded models: catalog in the database, sessions loaded lazily into a bounded LRU. */
 export async function openUploadedModels(options: UploadedModelsOptions): Promise<UploadedModels> {
   const { catalog, engine } = options;
+  const prober = options.loadUploadsInSubprocess
+    ? startSubprocessProber({ backend: engine.backend, threads: engine.threads })
+    : undefined;
   let entries = new Map<number, Entry>();
   /** Insertion order is recency order: a use moves the slot to the end. */
   const slots = new Map<number, Slot>();
@@ -260,6 +271,8 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
           signal,
           gradientCheckTimeoutMs: options.gradientCheckTimeoutMs,
           analysisTimeoutMs: options.analysisTimeoutMs,
+          prober,
+          loadTimeoutMs: options.loadTimeoutMs,
         })
       );
       validating = validation.catch(() => {});
@@ -305,6 +318,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
       const open = [...slots.values()];
       slots.clear();
       await Promise.all(open.map(releaseSlot));
+      await prober?.close();
     },
   };
 }
