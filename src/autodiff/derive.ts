@@ -4,6 +4,10 @@
  * outputs `logits` [N,K], `loss` [N], `grad` [N,C,H,W] = ∂loss[row]/∂pixels[row], and `labels_used` int64 [N].
  * A negative label stands for the row's own prediction (ArgMax of the logits, first max): a gradient at the
  * predicted class then needs no forward pass before it, and `labels_used` says which class that was.
+ * Derived for several losses at once, the graph has a third input, `loss_kind` int64 scalar, the index of the loss
+ * (in the order asked for) that `loss` and `grad` are for: each loss' head is computed on the logits and Where picks
+ * one, so the backward through the network, and the session that runs it, is shared (bit-identical to the graph of
+ * that one loss; onnxruntime builds a session in time that grows faster than the graph, and each holds the weights).
  *
  * Preprocessing is folded in front: model input = (pixels × (scale=="byte" ? 255 : 1) − mean[c]) /
  * std[c], transposed to NHWC when the manifest says so. Gradients are reverse-mode, per rule in
@@ -30,7 +34,8 @@ export interface GradientSpec {
 }
 
 export interface DeriveOptions {
-  loss: LossKind;
+  /** One loss, or several picked at run time by the `loss_kind` input (see module doc). */
+  loss: LossKind | readonly LossKind[];
   /** MaxPool backward: the forward's Indices output + scatter-add, or an equality mask. */
   maxPool?: MaxPoolMode;
   /** Overrides of the default backward formulations (benchmarks compare them). */
@@ -44,7 +49,7 @@ export interface DerivedModel {
 }
 
 /** Names of the derived model's interface; original tensors with these names are renamed. */
-const RESERVED = ["pixels", "labels", "logits", "loss", "grad", "labels_used"];
+const RESERVED = ["pixels", "labels", "loss_kind", "logits", "loss", "grad", "labels_used"];
 /** Opsets whose operator signatures the builder and rules know. */
 export const MIN_OPSET = 9;
 export const MAX_OPSET = 21;
@@ -164,7 +169,15 @@ export function deriveGradientModel(
   const predicted = b.op("ArgMax", [z], { axis: { i: 1 }, keepdims: { i: 0 } });
   // Any negative label (PREDICTED_LABEL, src/model/classifier.ts) is the row's prediction.
   const labels = b.op("Where", [b.op("Less", ["labels", b.constI64([0], [])]), predicted, "labels"]);
-  const { loss, gradLogits } = emitLoss(b, z, labels, classes, opts.loss);
+  const kinds: readonly LossKind[] = typeof opts.loss === "string" ? [opts.loss] : opts.loss;
+  if (kinds.length === 0) throw new Error("no loss to derive the gradient of");
+  const heads = kinds.map((kind) => emitLoss(b, z, labels, classes, kind));
+  let { loss, gradLogits } = heads[heads.length - 1];
+  for (let i = heads.length - 2; i >= 0; i--) {
+    const picked = b.op("Equal", ["loss_kind", b.constI64([i], [])]);
+    loss = b.op("Where", [picked, heads[i].loss, loss]);
+    gradLogits = b.op("Where", [picked, heads[i].gradLogits, gradLogits]);
+  }
   const grads = new Map<string, string[]>();
   const push = (name: string, g: string) => grads.set(name, [...(grads.get(name) ?? []), g]);
   push(spec.output.name, prob ? prob.backward(gradLogits) : gradLogits);
@@ -209,6 +222,7 @@ export function deriveGradientModel(
   graph.input = [
     valueInfo("pixels", DataType.FLOAT, pixelShape),
     valueInfo("labels", DataType.INT64, [batch]),
+    ...(typeof opts.loss === "string" ? [] : [valueInfo("loss_kind", DataType.INT64, [])]),
   ];
   graph.output = [
     valueInfo("logits", DataType.FLOAT, [outInfo.shape[0], classes]),

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { TooFewClassesError } from "../../kernels/loss.ts";
+import { LOSS_KINDS } from "../model/classifier.ts";
 import { deriveGradientModel, type GradientSpec } from "./derive.ts";
 import { FIXTURES, relMaxError, runGradientModel } from "./testing.ts";
 
@@ -55,4 +56,31 @@ Deno.test("dlr loss: a 2-class model is refused with TooFewClassesError", async 
   };
   assert.throws(() => deriveGradientModel(bytes, spec, { loss: "dlr", maxPool: "indices" }), TooFewClassesError);
   assert.doesNotThrow(() => deriveGradientModel(bytes, spec, { loss: "ce", maxPool: "indices" }));
+});
+
+Deno.test("losses in one graph: loss_kind picks a loss, and every output is bit-identical to that loss' own graph", async () => {
+  // A whole network (Clip masks, depthwise and strided convolutions), tied MaxPool windows, a probability output,
+  // tied logits.
+  for (const name of ["mobilenet_v2_w035", "maxpool_tiles_ties", "dlr_probs", "dlr_ties"]) {
+    const meta = JSON.parse(await Deno.readTextFile(new URL(`${name}.json`, FIXTURES)));
+    const bytes = await Deno.readFile(new URL(`${name}.onnx`, FIXTURES));
+    const pixels = meta.arrays
+      ? new Float32Array((await Deno.readFile(new URL(`${name}.pixels.bin`, FIXTURES))).buffer)
+      : Float32Array.from(meta.pixels);
+    const { channels: c, height: h, width: w } = meta.spec.input;
+    const dims = [meta.batch, c, h, w];
+    // The first row at its own prediction (a negative label), the others at the fixture's labels.
+    const labels = meta.labels.map((label: number, i: number) => (i === 0 ? -1 : label));
+    const merged = deriveGradientModel(bytes, meta.spec, { loss: LOSS_KINDS, maxPool: "indices" });
+    for (const [kind, loss] of LOSS_KINDS.entries()) {
+      const own = deriveGradientModel(bytes, meta.spec, { loss, maxPool: "indices" });
+      const expected = await runGradientModel(own.bytes, pixels, dims, labels);
+      assert.ok(expected.grad.some((v) => v !== 0), `${name} ${loss}: the gradient vanishes`);
+      assert.deepStrictEqual(
+        await runGradientModel(merged.bytes, pixels, dims, labels, kind),
+        expected,
+        `${name} ${loss}`,
+      );
+    }
+  }
 });

@@ -59,12 +59,13 @@ export interface GradientOutputs {
   labelsUsed: number[];
 }
 
-/** Run a derived gradient model once. */
+/** Run a derived gradient model once; `lossKind` feeds the input of a graph derived for several losses. */
 export async function runGradientModel(
   bytes: Uint8Array,
   pixels: Float32Array,
   dims: readonly number[],
   labels: readonly number[],
+  lossKind?: number,
 ): Promise<GradientOutputs> {
   // Severity 3 (errors only): onnxruntime's warnings about unused initializers of derived graphs are noise.
   const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
@@ -72,6 +73,7 @@ export async function runGradientModel(
     const out = await session.run({
       pixels: new ort.Tensor("float32", pixels, dims),
       labels: new ort.Tensor("int64", BigInt64Array.from(labels.map(BigInt)), [labels.length]),
+      ...(lossKind === undefined ? {} : { loss_kind: new ort.Tensor("int64", BigInt64Array.of(BigInt(lossKind)), []) }),
     });
     return {
       logits: out.logits.data as Float32Array,

@@ -25,7 +25,7 @@ export interface GradientInfo {
   unsupported: string[];
   /** Why the exact gradient is unavailable, when it is not. */
   reason?: string;
-  /** Milliseconds spent deriving each loss's gradient model (all are built at load). */
+  /** Milliseconds spent deriving the gradient graph of each loss (one graph serves them all: equal values). */
   buildMs: Partial<Record<LossKind, number>>;
 }
 
@@ -120,9 +120,11 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   }
 
   const gradientInfo: GradientInfo = { mode: "exact", unsupported: [], buildMs: {} };
-  // Every loss's gradient graph is derived now, at load, in a Worker: the gradient mode is fixed
+  // The gradient graph (one for every loss) is derived now, at load, in a Worker: the gradient mode is fixed
   // from here on and the request path never builds (or races to build) a session.
-  const gradientSessions = new Map<LossKind, SessionHandle>();
+  let gradientSession: SessionHandle | undefined;
+  /** Each loss' value for the graph's `loss_kind` input. */
+  const lossKind = new Map<LossKind, number>();
   const maxPool = engine.backend === "webgpu" ? "mask" : "indices";
   const derived = await engine.deriveGradients({
     bytes: modelBytes,
@@ -133,14 +135,13 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   });
   if (derived.ok) {
     try {
-      for (const model of derived.models) {
-        gradientSessions.set(model.loss, await engine.createSession(model.bytes, { threads }));
-        gradientInfo.buildMs[model.loss] = model.buildMs;
-      }
+      gradientSession = await engine.createSession(derived.bytes, { threads });
+      derived.losses.forEach((loss, i) => {
+        lossKind.set(loss, i);
+        gradientInfo.buildMs[loss] = derived.buildMs;
+      });
     } catch (error) {
       // A derived graph the backend cannot run: serve the model with SPSA rather than not at all.
-      await Promise.all([...gradientSessions.values()].map((s) => s.release()));
-      gradientSessions.clear();
       Object.assign(gradientInfo, {
         mode: "spsa",
         buildMs: {},
@@ -164,7 +165,8 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     if (labels.length !== batch) throw new RangeError(`labels has ${labels.length} rows, expected ${batch}`);
     // Refused before the session lookup: DLR needs three classes, so a 2-class model has no DLR graph.
     checkLossClasses(loss, manifest.labels.length);
-    const session = gradientSessions.get(loss);
+    const kind = lossKind.get(loss);
+    const session = kind === undefined ? undefined : gradientSession;
     if (!session) {
       const estimate = await spsaGradient(logits, pixels, batch, labels, loss, {
         samples: spsaSamples(size),
@@ -189,6 +191,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
             data: BigInt64Array.from(labels.subarray(start, start + n), (v) => BigInt(v)),
             dims: [n],
           },
+          loss_kind: { type: "int64", data: BigInt64Array.of(BigInt(kind!)), dims: [] },
         },
         ["logits", "loss", "grad", "labels_used"],
         { transferFeeds: true },
@@ -222,7 +225,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
   }
 
   async function gradientAtPrediction(pixels: Float32Array, batch: number, loss: LossKind): Promise<PredictedGradient> {
-    if (gradientSessions.has(loss)) {
+    if (gradientSession && lossKind.has(loss)) {
       return await runGradient(pixels, batch, new Int32Array(batch).fill(PREDICTED_LABEL), loss);
     }
     const labels = argmax(await logits(pixels, batch), { rows: batch, cols: manifest.labels.length });
@@ -241,7 +244,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     gradient,
     gradientAtPrediction,
     async release() {
-      await Promise.all([forward, ...gradientSessions.values()].map((s) => s.release()));
+      await Promise.all([forward, gradientSession].map((s) => s?.release()));
     },
   };
 }

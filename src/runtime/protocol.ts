@@ -51,9 +51,9 @@ export interface DeriveRequest {
   maxPool: MaxPoolMode;
 }
 
-/** Every loss's derived graph, or why the model has no exact gradient. */
+/** One derived graph for every requested loss (its `loss_kind` input indexes `losses`), or why there is none. */
 export type DerivedGradients =
-  | { ok: true; models: { loss: LossKind; bytes: Uint8Array; buildMs: number }[] }
+  | { ok: true; losses: LossKind[]; bytes: Uint8Array; buildMs: number }
   | { ok: false; reason: string; unsupported: string[] };
 
 /** Per-session choices; `threads` caps onnxruntime-node's intra-op threads (WASM threads are per Worker). */

@@ -104,19 +104,15 @@ function describe(values: readonly InferenceSession.ValueMetadata[]): SessionInf
 }
 
 /**
- * Derives every requested loss's gradient graph here, off the main thread (a large model takes
- * seconds); the first failure decides that the model has no exact gradient.
+ * Derives one gradient graph for every requested loss here, off the main thread (a large model takes seconds); a
+ * failure decides that the model has no exact gradient.
  */
 function derive(req: DeriveRequest): DerivedGradients {
-  const models: { loss: DeriveRequest["losses"][number]; bytes: Uint8Array; buildMs: number }[] = [];
   try {
-    for (const loss of req.losses) {
-      // Backward formulations measured fastest on this backend (BENCHMARKS.md, section 3).
-      const formulations = formulationsFor(backend);
-      const derived = deriveGradientModel(req.bytes, req.spec, { loss, maxPool: req.maxPool, formulations });
-      models.push({ loss, bytes: derived.bytes, buildMs: derived.buildMs });
-    }
-    return { ok: true, models };
+    // Backward formulations measured fastest on this backend (BENCHMARKS.md, section 3).
+    const formulations = formulationsFor(backend);
+    const derived = deriveGradientModel(req.bytes, req.spec, { loss: req.losses, maxPool: req.maxPool, formulations });
+    return { ok: true, losses: [...req.losses], bytes: derived.bytes, buildMs: derived.buildMs };
   } catch (error) {
     return {
       ok: false,
@@ -170,7 +166,7 @@ self.onmessage = (event: MessageEvent<Envelope<WorkerRequest>>) => {
       const transfer = "outputs" in reply
         ? Object.values(reply.outputs).map((t) => t.data.buffer as ArrayBuffer)
         : "derived" in reply && reply.derived.ok
-        ? reply.derived.models.map((m) => m.bytes.buffer as ArrayBuffer)
+        ? [reply.derived.bytes.buffer as ArrayBuffer]
         : [];
       self.postMessage({ id, body: reply }, { transfer });
     },
