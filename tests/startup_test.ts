@@ -3,7 +3,11 @@ import { startTestServer } from "./support/server.ts";
 
 Deno.test("startup: with no model loaded the process serves /healthz and a 503 /readyz that says why", async () => {
   const emptyModels = await Deno.makeTempDir({ prefix: "robustcheck-no-models-" });
-  const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: emptyModels, ROBUSTCHECK_THREADS: "1" });
+  const server = await startTestServer({
+    ROBUSTCHECK_MODELS_DIR: emptyModels,
+    ROBUSTCHECK_BACKEND: "wasm",
+    ROBUSTCHECK_THREADS: "1",
+  });
   try {
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     const response = await fetch(`${server.url}/readyz`);
