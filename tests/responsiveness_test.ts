@@ -4,7 +4,7 @@ import { makeNode, valueInfo } from "../src/autodiff/graph.ts";
 import { DataType, encodeModel, type ModelProto } from "../src/autodiff/proto.ts";
 import { makeTensor } from "../src/autodiff/tensor.ts";
 import { analyzeUpload } from "../src/registry/analyze_upload.ts";
-import { RELU_CHAIN_MANIFEST, reluChain } from "../src/registry/testing.ts";
+import { probeProcesses, RELU_CHAIN_MANIFEST, reluChain } from "../src/registry/testing.ts";
 import { imageRequest, jsonRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
 
 Deno.test("responsiveness: /healthz answers while a long check is still running", async () => {
@@ -183,22 +183,6 @@ Deno.test("responsiveness: /healthz keeps answering while a many-node upload's g
   }
 });
 
-/** Processes whose parent is this one and whose command line names `script`. */
-function childrenRunning(script: string): number {
-  let count = 0;
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === Deno.pid && Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).includes(script)) count++;
-    } catch {
-      // It exited meanwhile.
-    }
-  }
-  return count;
-}
-
 Deno.test("responsiveness: an upload whose sessions build too slowly is refused at the time limit while checks go on", async () => {
   // 8 000 Relus: onnxruntime-node needs minutes to build the gradient session (28 s at 5 000 here).
   const bytes = reluChain(8_000);
@@ -239,7 +223,7 @@ Deno.test("responsiveness: an upload whose sessions build too slowly is refused 
     assert.ok(elapsed < limitMs + 10_000, `refused after ${elapsed.toFixed(0)} ms`);
     assert.ok(checks >= 5, `${checks} checks answered meanwhile`);
     assert.ok(longestCheck < limitMs / 2, `a check waited ${longestCheck.toFixed(0)} ms`);
-    assert.equal(childrenRunning("probe_process.ts"), 0, "the build was killed, not left running");
+    assert.deepEqual(probeProcesses(), [], "the build was killed, not left running");
     const list = await (await fetch(`${server.url}/v1/models`)).json();
     assert.ok(!JSON.stringify(list).includes("relu-chain"), "nothing was stored");
   } finally {

@@ -169,6 +169,7 @@ export function deriveGradientModel(
   const predicted = b.op("ArgMax", [z], { axis: { i: 1 }, keepdims: { i: 0 } });
   // Any negative label (PREDICTED_LABEL, src/model/classifier.ts) is the row's prediction.
   const labels = b.op("Where", [b.op("Less", ["labels", b.constI64([0], [])]), predicted, "labels"]);
+  const several = typeof opts.loss !== "string";
   const kinds: readonly LossKind[] = typeof opts.loss === "string" ? [opts.loss] : opts.loss;
   if (kinds.length === 0) throw new Error("no loss to derive the gradient of");
   const heads = kinds.map((kind) => emitLoss(b, z, labels, classes, kind));
@@ -222,7 +223,7 @@ export function deriveGradientModel(
   graph.input = [
     valueInfo("pixels", DataType.FLOAT, pixelShape),
     valueInfo("labels", DataType.INT64, [batch]),
-    ...(typeof opts.loss === "string" ? [] : [valueInfo("loss_kind", DataType.INT64, [])]),
+    ...(several ? [valueInfo("loss_kind", DataType.INT64, [])] : []),
   ];
   graph.output = [
     valueInfo("logits", DataType.FLOAT, [outInfo.shape[0], classes]),

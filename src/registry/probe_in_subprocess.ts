@@ -153,7 +153,6 @@ class ProbeProcess {
   /** Closes its stdin, which ends it once it has answered. */
   async end(): Promise<void> {
     await this.#writer.close().catch(() => {});
-    await this.exited;
   }
 }
 

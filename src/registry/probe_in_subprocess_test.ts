@@ -3,30 +3,13 @@ import { parseManifest } from "./load_manifest.ts";
 import { startWorkerPool } from "../runtime/worker_pool.ts";
 import { probeClassifier } from "./probe_classifier.ts";
 import { ProbeCrashError, ProbeTimeoutError, startSubprocessProber } from "./probe_in_subprocess.ts";
-import { RELU_CHAIN_MANIFEST, reluChain } from "./testing.ts";
+import { probeProcesses, RELU_CHAIN_MANIFEST, reluChain } from "./testing.ts";
 
 const FASHION_CNN = new URL("../../models/fashion-cnn/", import.meta.url);
 
 async function fashionCnn() {
   const manifest = parseManifest(await Deno.readTextFile(new URL("manifest.json", FASHION_CNN)), "fashion-cnn");
   return { manifest, modelBytes: await Deno.readFile(new URL("model.onnx", FASHION_CNN)) };
-}
-
-/** The pids of this process' children whose command line names the probe's script. */
-function probeProcesses(): number[] {
-  const pids: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
-      if (ppid === Deno.pid && cmdline.includes("probe_process.ts")) pids.push(Number(entry.name));
-    } catch {
-      // It exited meanwhile.
-    }
-  }
-  return pids;
 }
 
 /** The probe's fields that do not depend on the run (build and forward times do). */
