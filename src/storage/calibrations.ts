@@ -1,25 +1,63 @@
 import type { Calibration, CalibrationStore } from "../calibration/store.ts";
 import type { SqlClient } from "./sql.ts";
 
+/** NOTIFY channel announcing that a calibration was written (payload: the model id). */
+export const CALIBRATION_CHANGES_CHANNEL = "robustcheck_calibration_changes";
+
+/**
+ * How long a cached calibration is trusted without a NOTIFY: the bound on staleness should another process's
+ * write go unannounced (the listening connection is best effort). This process's own writes are seen at once.
+ */
+export const CALIBRATION_CACHE_MAX_AGE_MS = 10_000;
+
 /**
  * Calibrations keyed by model id and the model file's sha256, so that replacing a model's
  * weights never reuses a threshold computed for other weights.
+ *
+ * Every check reads one, so reads are cached in memory (a query costs ~1 ms on PGlite, on the main thread):
+ * a write here updates the cache, a NOTIFY from any process clears it, and an entry older than `maxAgeMs` is
+ * read again. Entries exist only for (model, file) pairs a check or the model's page asked for.
  */
-export function sqlCalibrationStore(sql: SqlClient): CalibrationStore {
+export async function sqlCalibrationStore(
+  sql: SqlClient,
+  options: { maxAgeMs?: number } = {},
+): Promise<CalibrationStore> {
+  const maxAgeMs = options.maxAgeMs ?? CALIBRATION_CACHE_MAX_AGE_MS;
+  const cache = new Map<string, { value: Calibration | null; readAt: number }>();
+  // Bumped by every write and NOTIFY, so that a read that started before one does not cache what it read.
+  let generation = 0;
+  await sql.listen(CALIBRATION_CHANGES_CHANNEL, () => {
+    generation++;
+    cache.clear();
+  });
+  const keyOf = (modelId: string, sha256: string) => JSON.stringify([modelId, sha256]);
   return {
     async get(modelId, sha256) {
+      const key = keyOf(modelId, sha256);
+      const hit = cache.get(key);
+      if (hit && performance.now() - hit.readAt < maxAgeMs) return structuredClone(hit.value);
+      const started = generation;
+      const readAt = performance.now();
       const rows = await sql.query<{ calibration: Calibration }>(
         "SELECT calibration FROM calibrations WHERE model_id = $1 AND sha256 = $2",
         [modelId, sha256],
       );
-      return rows[0]?.calibration ?? null;
+      const value = rows[0]?.calibration ?? null;
+      if (generation === started) cache.set(key, { value: structuredClone(value), readAt });
+      return value;
     },
     async set(modelId, sha256, calibration) {
-      await sql.query(
-        `INSERT INTO calibrations (model_id, sha256, calibration) VALUES ($1, $2, $3)
-         ON CONFLICT (model_id, sha256) DO UPDATE SET calibration = EXCLUDED.calibration, updated_at = now()`,
-        [modelId, sha256, JSON.stringify(calibration)],
-      );
+      await sql.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO calibrations (model_id, sha256, calibration) VALUES ($1, $2, $3)
+           ON CONFLICT (model_id, sha256) DO UPDATE SET calibration = EXCLUDED.calibration, updated_at = now()`,
+          [modelId, sha256, JSON.stringify(calibration)],
+        );
+        await tx.query("SELECT pg_notify($1, $2)", [CALIBRATION_CHANGES_CHANNEL, modelId]);
+      });
+      generation++;
+      // As a read would return it: through JSON, like the jsonb column.
+      cache.set(keyOf(modelId, sha256), { value: JSON.parse(JSON.stringify(calibration)), readAt: performance.now() });
     },
   };
 }

@@ -57,7 +57,7 @@ async function ready(
     return {
       kind,
       sql,
-      calibrations: sqlCalibrationStore(sql),
+      calibrations: await sqlCalibrationStore(sql),
       models,
       audits: sqlAuditStore(sql, blobs),
       blobs,

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import type { CalibrationStore } from "../calibration/store.ts";
 import { BLOB_CHUNK_BYTES, chunkBlobStore } from "./blobs.ts";
+import { CALIBRATION_CHANGES_CHANNEL, sqlCalibrationStore } from "./calibrations.ts";
 import { migrate, MIGRATIONS } from "./migrations.ts";
 import { LabelSetConflictError } from "./models.ts";
 import { openStorage, type Storage } from "./open.ts";
@@ -110,6 +112,53 @@ for (const backend of backends) {
         assert.deepEqual(await current.calibrations.get("m", "a"), { ...calibration, threshold: 0.5 });
       } finally {
         await current.close();
+        await cleanup();
+      }
+    },
+  });
+
+  Deno.test({
+    name: `storage (${backend.name}): calibration reads are cached until a write, a NOTIFY or their age says otherwise`,
+    ignore: backend.ignore,
+    async fn() {
+      const { storage, cleanup } = await backend.open();
+      const calibration = {
+        threshold: 0.25,
+        targetFpr: 0.05,
+        fpr: 0.04,
+        count: 100,
+        squeezers: ["bitDepth:1"],
+        calibratedAt: "2026-12-01T00:00:00.000Z",
+      };
+      const insertBehind = (threshold: number) =>
+        storage.sql.query(
+          `INSERT INTO calibrations (model_id, sha256, calibration) VALUES ('m', 'a', $1)
+           ON CONFLICT (model_id, sha256) DO UPDATE SET calibration = EXCLUDED.calibration`,
+          [JSON.stringify({ ...calibration, threshold })],
+        );
+      const thresholdOf = async (store: CalibrationStore) => (await store.get("m", "a"))?.threshold ?? null;
+      try {
+        const store = await sqlCalibrationStore(storage.sql, { maxAgeMs: 300 });
+        assert.equal(await thresholdOf(store), null);
+        await insertBehind(0.1);
+        assert.equal(await thresholdOf(store), null, "a cached miss is served until it ages");
+        await new Promise((resolve) => setTimeout(resolve, 350));
+        assert.equal(await thresholdOf(store), 0.1, "an aged entry is read again");
+        (await store.get("m", "a"))!.threshold = 99;
+        assert.equal(await thresholdOf(store), 0.1, "callers get copies");
+        await store.set("m", "a", { ...calibration, threshold: 0.2 });
+        assert.equal(await thresholdOf(store), 0.2, "this process's write is seen at once");
+        const slow = await sqlCalibrationStore(storage.sql, { maxAgeMs: 60_000 });
+        assert.equal(await thresholdOf(slow), 0.2);
+        await insertBehind(0.3);
+        await storage.sql.query("SELECT pg_notify($1, 'm')", [CALIBRATION_CHANGES_CHANNEL]);
+        const deadline = Date.now() + 5000;
+        while (await thresholdOf(slow) !== 0.3 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.equal(await thresholdOf(slow), 0.3, "a NOTIFY clears the cache long before its age would");
+      } finally {
+        await storage.close();
         await cleanup();
       }
     },
@@ -247,4 +296,35 @@ Deno.test("storage (pglite): a second open of one data directory is refused unti
   const again = await openStorage({ dataDir });
   await again.close();
   await Deno.remove(dataDir, { recursive: true });
+});
+
+Deno.test({
+  name: "storage (postgres): a calibration written by one process is read by another, which had cached the miss",
+  ignore: !POSTGRES_URL,
+  async fn() {
+    const { url, drop } = await isolatedSchema(POSTGRES_URL!);
+    const writer = await openStorage({ dataDir: "", databaseUrl: url });
+    const reader = await openStorage({ dataDir: "", databaseUrl: url });
+    try {
+      assert.equal(await reader.calibrations.get("m", "a"), null);
+      await writer.calibrations.set("m", "a", {
+        threshold: 0.4,
+        targetFpr: 0.05,
+        fpr: 0.05,
+        count: 20,
+        squeezers: ["bitDepth:5"],
+        calibratedAt: "2026-12-02T00:00:00.000Z",
+      });
+      // Well inside the cache's 10 s age: only the NOTIFY can make the reader look again.
+      const deadline = Date.now() + 5000;
+      while (await reader.calibrations.get("m", "a") === null && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal((await reader.calibrations.get("m", "a"))?.threshold, 0.4);
+    } finally {
+      await writer.close();
+      await reader.close();
+      await drop();
+    }
+  },
 });
