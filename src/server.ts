@@ -16,6 +16,7 @@ import { loadRegistry, type Registry } from "./registry/registry.ts";
 import { openUploadedModels } from "./registry/uploaded.ts";
 import type { InferenceEngine } from "./runtime/engine.ts";
 import { selectEngine } from "./runtime/select_engine.ts";
+import { startWorkerPool } from "./runtime/worker_pool.ts";
 import { openStorage, type Storage } from "./storage/open.ts";
 
 export interface RunningServer {
@@ -53,19 +54,17 @@ async function openServices(config: Config, log: Logger, metrics: Metrics) {
   // Before the engine, so a locked data directory is refused before anything else starts.
   const storage = await openStorage(config.storage);
   // Falls back (threads, then the next backend under auto) instead of dying; throws only if nothing runs.
-  const { engine, selection } = await selectEngine(
-    {
-      backend: config.backend,
-      threads: config.threads,
-      workers: config.workers,
-      ortLogLevel: config.ops.ortLogLevel,
-      timeoutMs: config.ops.workerTimeoutMs,
-      onRun: () => metrics.sessionRuns.inc(),
-      onRestart: (reason) => {
-        metrics.workerRestarts.inc();
-        log.error("session worker replaced", { reason });
-      },
+  const pool = {
+    ortLogLevel: config.ops.ortLogLevel,
+    timeoutMs: config.ops.workerTimeoutMs,
+    onRun: () => metrics.sessionRuns.inc(),
+    onRestart: (reason: string) => {
+      metrics.workerRestarts.inc();
+      log.error("session worker replaced", { reason });
     },
+  };
+  const { engine, selection } = await selectEngine(
+    { backend: config.backend, threads: config.threads, workers: config.workers, ...pool },
     (line) => log.warn(line),
   ).catch(async (error) => {
     await storage.close();
@@ -89,6 +88,8 @@ async function openServices(config: Config, log: Logger, metrics: Metrics) {
         analysisTimeoutMs: config.ops.workerTimeoutMs,
         loadUploadsInSubprocess: true,
         loadTimeoutMs: config.ops.workerTimeoutMs,
+        // The backend and threads start-up settled on; one Worker per loaded upload (README, Uploading models).
+        sessionEngine: () => startWorkerPool({ backend: engine.backend, threads: engine.threads, workers: 1, ...pool }),
         log: (line) => log.warn(line),
       }),
   });

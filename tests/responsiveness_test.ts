@@ -5,6 +5,7 @@ import { DataType, encodeModel, type ModelProto } from "../src/autodiff/proto.ts
 import { makeTensor } from "../src/autodiff/tensor.ts";
 import { analyzeUpload } from "../src/registry/analyze_upload.ts";
 import { probeProcesses, RELU_CHAIN_MANIFEST, reluChain } from "../src/registry/testing.ts";
+import { pngBase64 } from "../src/check/images.ts";
 import { imageRequest, jsonRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
 
 Deno.test("responsiveness: /healthz answers while a long check is still running", async () => {
@@ -226,6 +227,45 @@ Deno.test("responsiveness: an upload whose sessions build too slowly is refused 
     assert.deepEqual(probeProcesses(), [], "the build was killed, not left running");
     const list = await (await fetch(`${server.url}/v1/models`)).json();
     assert.ok(!JSON.stringify(list).includes("relu-chain"), "nothing was stored");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("responsiveness: a slow-building upload's first check loads on a Worker of its own while seed checks go on", async () => {
+  // 400 Relus: building this upload's sessions takes most of a second (validation builds them once in its own process, the
+  // first use again in the service). On the seed models' Worker that build would hold up every seed check.
+  const server = await startTestServer({ ROBUSTCHECK_MODELS_DIR: MODELS_DIR, ROBUSTCHECK_BACKEND: "native" });
+  try {
+    const form = new FormData();
+    form.append("model", new Blob([reluChain(400) as Uint8Array<ArrayBuffer>]), "model.onnx");
+    form.append("manifest", JSON.stringify(RELU_CHAIN_MANIFEST));
+    const uploaded = await fetch(`${server.url}/v1/models`, { method: "POST", body: form });
+    assert.equal(uploaded.status, 201, await uploaded.text());
+    const [seedImage] = await loadFixtureImages("fashion", 1);
+    const tiny = pngBase64(new Float32Array([0.1, 0.9, 0.4, 0.6]), { channels: 1, height: 2, width: 2 });
+    let firstUse = false;
+    const first = fetch(
+      `${server.url}/v1/models/relu-chain/check`,
+      jsonRequest({ image: tiny, options: { profile: "screen" } }),
+    ).then(async (r) => {
+      firstUse = true;
+      return { status: r.status, body: await r.json() };
+    });
+    let meanwhile = 0;
+    while (!firstUse) {
+      const r = await fetch(
+        `${server.url}/v1/models/fashion-cnn/predict`,
+        jsonRequest({ image: seedImage.bytes.toBase64() }),
+      );
+      assert.equal(r.status, 200, await r.text());
+      if (!firstUse) meanwhile++;
+    }
+    const { status, body } = await first;
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.ok(body.probes.length > 0 && body.probes.every((p: { gradient: string }) => p.gradient === "exact"));
+    // On a shared Worker the seed predictions queue behind the build: at most the one sent before it answers.
+    assert.ok(meanwhile >= 30, `${meanwhile} seed predictions answered while the upload loaded`);
   } finally {
     await server.shutdown();
   }

@@ -67,6 +67,13 @@ export interface UploadedModelsOptions {
   loadUploadsInSubprocess?: boolean;
   /** Loading an upload to validate it still running after this long is stopped. */
   loadTimeoutMs?: number;
+  /**
+   * Starts the engine an upload's sessions live on while it is loaded (the server: a session Worker of its own),
+   * closed when it is unloaded. Building an upload's sessions takes as long as its graph makes it (seconds for a
+   * deep one), and a Worker runs one request at a time: on a Worker of its own that build never holds up other
+   * models' runs. Without it, uploads share `engine`.
+   */
+  sessionEngine?: () => Promise<InferenceEngine>;
   log?: (line: string) => void;
 }
 
@@ -76,7 +83,8 @@ interface Entry {
 }
 
 interface Slot {
-  classifier: Promise<OnnxClassifier>;
+  /** The classifier and the engine started for it alone (closed with it), if any. */
+  loaded: Promise<{ classifier: OnnxClassifier; own?: InferenceEngine }>;
   inFlight: number;
   retired: boolean;
 }
@@ -150,7 +158,28 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
   }
 
   async function releaseSlot(slot: Slot): Promise<void> {
-    await (await slot.classifier.catch(() => undefined))?.release();
+    const loaded = await slot.loaded.catch(() => undefined);
+    if (!loaded) return;
+    try {
+      await loaded.classifier.release();
+    } finally {
+      loaded.own?.close();
+    }
+  }
+
+  async function load(entry: Entry): Promise<{ classifier: OnnxClassifier; own?: InferenceEngine }> {
+    const modelBytes = await catalog.read(entry.stored.sha256);
+    const own = await options.sessionEngine?.();
+    try {
+      const { manifest } = entry.summary;
+      return {
+        classifier: await loadClassifier({ engine: own ?? engine, manifest, modelBytes, sha256: entry.stored.sha256 }),
+        own,
+      };
+    } catch (error) {
+      own?.close();
+      throw error;
+    }
   }
 
   function slotFor(entry: Entry): Slot {
@@ -166,12 +195,10 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
           `model "${entry.stored.id}" version ${entry.stored.version} was deleted`,
         );
       }
-      const classifier = catalog.read(entry.stored.sha256).then((modelBytes) =>
-        loadClassifier({ engine, manifest: entry.summary.manifest, modelBytes, sha256: entry.stored.sha256 })
-      );
-      slot = { classifier, inFlight: 0, retired: false };
+      const loaded = load(entry);
+      slot = { loaded, inFlight: 0, retired: false };
       // A failed load is not cached: the next use tries again.
-      classifier.catch(() => slots.get(key) === slot && slots.delete(key));
+      loaded.catch(() => slots.get(key) === slot && slots.delete(key));
     }
     slots.set(key, slot);
     while (slots.size > options.maxLoaded) retire(slots.keys().next().value!);
@@ -182,7 +209,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
     const slot = slotFor(entry);
     slot.inFlight++;
     try {
-      return await work(await slot.classifier);
+      return await work((await slot.loaded).classifier);
     } finally {
       slot.inFlight--;
       if (slot.retired && slot.inFlight === 0) void releaseSlot(slot);

@@ -130,3 +130,40 @@ Deno.test("uploaded models: a version evicted while a request uses it is release
     await uploads.close();
   }
 });
+
+Deno.test("uploaded models: with sessionEngine each loaded version has an engine of its own, closed when unloaded", async () => {
+  const shared = countingEngine();
+  const started: { engine: InferenceEngine; open: Set<SessionHandle>; closed: boolean }[] = [];
+  const sessionEngine = () => {
+    const own = countingEngine();
+    const entry = { engine: own.engine, open: own.open, closed: false };
+    own.engine.close = () => (entry.closed = true);
+    started.push(entry);
+    return Promise.resolve(own.engine);
+  };
+  const catalog = await catalogOf(["a", "b"]);
+  const uploads = await openUploadedModels({
+    catalog,
+    engine: shared.engine,
+    maxLoaded: 1,
+    pollMs: 0,
+    isSeed: () => false,
+    sessionEngine,
+  });
+  try {
+    const a = (await uploads.acquire("a"))!;
+    assert.equal(shared.open.size, 0, "no upload session on the shared engine");
+    assert.equal(started.length, 1);
+    assert.ok(started[0].open.size > 0);
+    await uploads.acquire("b");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(started.map((s) => [s.open.size, s.closed]), [[0, true], [started[1].open.size, false]]);
+    assert.equal((await a.logits(new Float32Array(784), 1)).length, 10, "a reloads on a new engine");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(started.length, 3);
+    assert.deepEqual(started.map((s) => s.closed), [true, true, false]);
+  } finally {
+    await uploads.close();
+  }
+  assert.deepEqual(started.map((s) => s.closed), [true, true, true], "close closes every engine it started");
+});
