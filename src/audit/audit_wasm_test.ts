@@ -155,7 +155,7 @@ Deno.test({
         );
         assert.equal(failed.length, r.accuracy.count, `${r.attack}@${r.eps}`);
       }
-      const html = renderReportHtml(report);
+      const html = await renderReportHtml(report);
       assert.ok(!/<script/i.test(html), "no scripts");
       assert.ok(!/(src|href)="https?:/i.test(html), "no external resources");
       await Deno.mkdir(CACHE, { recursive: true });

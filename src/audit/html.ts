@@ -5,7 +5,6 @@
  * numbers carry `data-metric` attributes (e.g. `robust:pgd-linf:0.1`) so tools and tests can
  * read them back.
  */
-import { agreementPlot, minimalEpsilonPlot, perClassPlot, robustnessPlot, rocPlot } from "./plots.ts";
 import type { AuditReport } from "./report_schema.ts";
 
 type Estimate = AuditReport["clean"]["accuracy"];
@@ -44,7 +43,12 @@ th{background:#f4f6fa;font-weight:600}.ci{color:#667;font-size:12px}.lead{color:
 pre{background:#f6f7f9;padding:8px;overflow:auto;max-height:320px;font-size:12px}
 `;
 
-export function renderReportHtml(report: AuditReport): string {
+/**
+ * The report as one self-contained HTML page. The plotting libraries (Observable Plot, linkedom) load on the first
+ * call, not with the server: they cost ~150 ms of start-up that only a report page needs.
+ */
+export async function renderReportHtml(report: AuditReport): Promise<string> {
+  const { agreementPlot, minimalEpsilonPlot, perClassPlot, robustnessPlot, rocPlot } = await import("./plots.ts");
   const p = report.provenance;
   const names = report.perClass.map((c) => c.label);
   const label = (i: number) => escapeHtml(names[i] ?? String(i));

@@ -7,7 +7,7 @@ import type { ShardResult } from "./rows.ts";
 
 const hostile = `<img src=x onerror="alert(1)">`;
 
-Deno.test("html: user strings are escaped; no scripts or external resources; numbers carry data-metric", () => {
+Deno.test("html: user strings are escaped; no scripts or external resources; numbers carry data-metric", async () => {
   const plan: EffectivePlan = {
     version: 1,
     seed: 0,
@@ -64,7 +64,7 @@ Deno.test("html: user strings are escaped; no scripts or external resources; num
     },
     software: { [hostile]: hostile },
   });
-  const html = renderReportHtml(report);
+  const html = await renderReportHtml(report);
   assert.ok(!html.includes(hostile), "the raw string never appears");
   assert.ok(html.includes(escapeHtml(hostile)));
   assert.ok(!/<script/i.test(html));

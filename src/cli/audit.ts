@@ -156,7 +156,7 @@ async function runLocal(o: {
     const view = await follow(() => service.get(created.id), created);
     if (view.status !== "done") return { view, outputs: null };
     const { report, shards, labels } = await service.report(created.id);
-    return { view, outputs: { report, html: renderReportHtml(report), csv: auditRowsCsv(shards, labels) } };
+    return { view, outputs: { report, html: await renderReportHtml(report), csv: auditRowsCsv(shards, labels) } };
   } finally {
     await queue.stop(false);
     await registry.close();

@@ -303,7 +303,7 @@ export function registerAuditRoutes(app: OpenAPIHono, deps: AppDeps): void {
   });
   app.openapi(reportHtmlRoute, async (c) => {
     const { report } = await service().report(c.req.valid("param").id);
-    return c.html(renderReportHtml(report), 200);
+    return c.html(await renderReportHtml(report), 200);
   });
   app.openapi(rowsCsvRoute, async (c) => {
     const { shards, labels } = await service().report(c.req.valid("param").id);
