@@ -82,9 +82,14 @@ interface Entry {
   summary: ModelSummary;
 }
 
+/** A loaded version: its classifier and the engine started for it alone (closed with it), if any. */
+interface Loaded {
+  classifier: OnnxClassifier;
+  own?: InferenceEngine;
+}
+
 interface Slot {
-  /** The classifier and the engine started for it alone (closed with it), if any. */
-  loaded: Promise<{ classifier: OnnxClassifier; own?: InferenceEngine }>;
+  loaded: Promise<Loaded>;
   inFlight: number;
   retired: boolean;
 }
@@ -167,7 +172,7 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
     }
   }
 
-  async function load(entry: Entry): Promise<{ classifier: OnnxClassifier; own?: InferenceEngine }> {
+  async function load(entry: Entry): Promise<Loaded> {
     const modelBytes = await catalog.read(entry.stored.sha256);
     const own = await options.sessionEngine?.();
     try {

@@ -8,7 +8,7 @@ export const CALIBRATION_CHANGES_CHANNEL = "robustcheck_calibration_changes";
  * How long a cached calibration is trusted without a NOTIFY: the bound on staleness should another process's
  * write go unannounced (the listening connection is best effort). This process's own writes are seen at once.
  */
-export const CALIBRATION_CACHE_MAX_AGE_MS = 10_000;
+const CALIBRATION_CACHE_MAX_AGE_MS = 10_000;
 
 /**
  * Calibrations keyed by model id and the model file's sha256, so that replacing a model's

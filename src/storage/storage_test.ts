@@ -48,6 +48,15 @@ const backends: Backend[] = [
   },
 ];
 
+const calibration = {
+  threshold: 0.25,
+  targetFpr: 0.05,
+  fpr: 0.04,
+  count: 100,
+  squeezers: ["bitDepth:1"],
+  calibratedAt: "2026-12-01T00:00:00.000Z",
+};
+
 function modelBytes(size: number, seed: number): Uint8Array {
   return Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 255);
 }
@@ -95,14 +104,6 @@ for (const backend of backends) {
       const { storage, reopen, cleanup } = await backend.open();
       let current = storage;
       try {
-        const calibration = {
-          threshold: 0.25,
-          targetFpr: 0.05,
-          fpr: 0.04,
-          count: 100,
-          squeezers: ["bitDepth:1"],
-          calibratedAt: "2026-12-01T00:00:00.000Z",
-        };
         assert.equal(await current.calibrations.get("m", "a"), null);
         await current.calibrations.set("m", "a", calibration);
         await current.calibrations.set("m", "a", { ...calibration, threshold: 0.5 });
@@ -122,14 +123,6 @@ for (const backend of backends) {
     ignore: backend.ignore,
     async fn() {
       const { storage, cleanup } = await backend.open();
-      const calibration = {
-        threshold: 0.25,
-        targetFpr: 0.05,
-        fpr: 0.04,
-        count: 100,
-        squeezers: ["bitDepth:1"],
-        calibratedAt: "2026-12-01T00:00:00.000Z",
-      };
       const insertBehind = (threshold: number) =>
         storage.sql.query(
           `INSERT INTO calibrations (model_id, sha256, calibration) VALUES ('m', 'a', $1)
@@ -307,14 +300,7 @@ Deno.test({
     const reader = await openStorage({ dataDir: "", databaseUrl: url });
     try {
       assert.equal(await reader.calibrations.get("m", "a"), null);
-      await writer.calibrations.set("m", "a", {
-        threshold: 0.4,
-        targetFpr: 0.05,
-        fpr: 0.05,
-        count: 20,
-        squeezers: ["bitDepth:5"],
-        calibratedAt: "2026-12-02T00:00:00.000Z",
-      });
+      await writer.calibrations.set("m", "a", { ...calibration, threshold: 0.4 });
       // Well inside the cache's 10 s age: only the NOTIFY can make the reader look again.
       const deadline = Date.now() + 5000;
       while (await reader.calibrations.get("m", "a") === null && Date.now() < deadline) {
