@@ -15,35 +15,47 @@ const CALIBRATION_CACHE_MAX_AGE_MS = 10_000;
  * weights never reuses a threshold computed for other weights.
  *
  * Every check reads one, so reads are cached in memory (a query costs ~1 ms on PGlite, on the main thread):
- * a write here updates the cache, a NOTIFY from any process clears it, and an entry older than `maxAgeMs` is
- * read again. Entries exist only for (model, file) pairs a check or the model's page asked for.
+ * a write here updates the cache, a NOTIFY from any process clears that model's entries (all of them for an
+ * empty payload), and an entry older than `maxAgeMs` (by `now`, milliseconds) is read again. Entries exist
+ * only for (model, file) pairs a check or the model's page asked for.
  */
 export async function sqlCalibrationStore(
   sql: SqlClient,
-  options: { maxAgeMs?: number } = {},
+  options: { maxAgeMs?: number; now?: () => number } = {},
 ): Promise<CalibrationStore> {
   const maxAgeMs = options.maxAgeMs ?? CALIBRATION_CACHE_MAX_AGE_MS;
-  const cache = new Map<string, { value: Calibration | null; readAt: number }>();
-  // Bumped by every write and NOTIFY, so that a read that started before one does not cache what it read.
-  let generation = 0;
-  await sql.listen(CALIBRATION_CHANGES_CHANNEL, () => {
-    generation++;
-    cache.clear();
+  const now = options.now ?? (() => performance.now());
+  /** model id → sha256 → what a read returned, and when. */
+  const cache = new Map<string, Map<string, { value: Calibration | null; readAt: number }>>();
+  // Bumped for a model by every write and NOTIFY, so that a read that started before one does not cache
+  // what it read.
+  const generations = new Map<string, number>();
+  const generationOf = (modelId: string) => generations.get(modelId) ?? 0;
+  const invalidate = (modelId: string) => {
+    generations.set(modelId, generationOf(modelId) + 1);
+    cache.delete(modelId);
+  };
+  const remember = (modelId: string, sha256: string, value: Calibration | null, readAt: number) => {
+    let files = cache.get(modelId);
+    if (!files) cache.set(modelId, files = new Map());
+    files.set(sha256, { value, readAt });
+  };
+  await sql.listen(CALIBRATION_CHANGES_CHANNEL, (modelId) => {
+    if (modelId) return invalidate(modelId);
+    for (const id of [...cache.keys(), ...generations.keys()]) invalidate(id);
   });
-  const keyOf = (modelId: string, sha256: string) => JSON.stringify([modelId, sha256]);
   return {
     async get(modelId, sha256) {
-      const key = keyOf(modelId, sha256);
-      const hit = cache.get(key);
-      if (hit && performance.now() - hit.readAt < maxAgeMs) return structuredClone(hit.value);
-      const started = generation;
-      const readAt = performance.now();
+      const hit = cache.get(modelId)?.get(sha256);
+      if (hit && now() - hit.readAt < maxAgeMs) return structuredClone(hit.value);
+      const started = generationOf(modelId);
+      const readAt = now();
       const rows = await sql.query<{ calibration: Calibration }>(
         "SELECT calibration FROM calibrations WHERE model_id = $1 AND sha256 = $2",
         [modelId, sha256],
       );
       const value = rows[0]?.calibration ?? null;
-      if (generation === started) cache.set(key, { value: structuredClone(value), readAt });
+      if (generationOf(modelId) === started) remember(modelId, sha256, structuredClone(value), readAt);
       return value;
     },
     async set(modelId, sha256, calibration) {
@@ -55,9 +67,9 @@ export async function sqlCalibrationStore(
         );
         await tx.query("SELECT pg_notify($1, $2)", [CALIBRATION_CHANGES_CHANNEL, modelId]);
       });
-      generation++;
+      invalidate(modelId);
       // As a read would return it: through JSON, like the jsonb column.
-      cache.set(keyOf(modelId, sha256), { value: JSON.parse(JSON.stringify(calibration)), readAt: performance.now() });
+      remember(modelId, sha256, JSON.parse(JSON.stringify(calibration)), now());
     },
   };
 }

@@ -79,7 +79,7 @@ function wrapPglite(db: PGlite, onClose: () => void): PgliteClient {
       );
     },
     async listen(channel, onNotify) {
-      await db.listen(channel, () => onNotify());
+      await db.listen(channel, (payload) => onNotify(payload));
     },
     async close() {
       try {

@@ -42,7 +42,7 @@ export async function openPostgres(url: string, options: { maxConnections?: numb
       // LISTEN needs a connection of its own: pooled ones are handed to other queries.
       const client = new pg.Client({ connectionString: url });
       client.on("error", (error) => console.error(`postgres listener on ${channel}: ${error.message}`));
-      client.on("notification", (message) => message.channel === channel && onNotify());
+      client.on("notification", (message) => message.channel === channel && onNotify(message.payload ?? ""));
       await client.connect();
       await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
       listeners.push(client);

@@ -10,7 +10,7 @@ export interface SqlClient {
    * Calls `onNotify` for every NOTIFY on `channel` (from any process on the database) until the
    * client closes. Best effort: callers still poll, in case the listening connection drops.
    */
-  listen(channel: string, onNotify: () => void): Promise<void>;
+  listen(channel: string, onNotify: (payload: string) => void): Promise<void>;
   close(): Promise<void>;
 }
 

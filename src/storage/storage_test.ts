@@ -131,11 +131,13 @@ for (const backend of backends) {
         );
       const thresholdOf = async (store: CalibrationStore) => (await store.get("m", "a"))?.threshold ?? null;
       try {
-        const store = await sqlCalibrationStore(storage.sql, { maxAgeMs: 300 });
+        let clock = 0;
+        const store = await sqlCalibrationStore(storage.sql, { maxAgeMs: 300, now: () => clock });
         assert.equal(await thresholdOf(store), null);
         await insertBehind(0.1);
+        clock = 299;
         assert.equal(await thresholdOf(store), null, "a cached miss is served until it ages");
-        await new Promise((resolve) => setTimeout(resolve, 350));
+        clock = 300;
         assert.equal(await thresholdOf(store), 0.1, "an aged entry is read again");
         (await store.get("m", "a"))!.threshold = 99;
         assert.equal(await thresholdOf(store), 0.1, "callers get copies");
@@ -144,6 +146,15 @@ for (const backend of backends) {
         const slow = await sqlCalibrationStore(storage.sql, { maxAgeMs: 60_000 });
         assert.equal(await thresholdOf(slow), 0.2);
         await insertBehind(0.3);
+        // Once a listener of our own has the NOTIFY for another model, the store's has had time to get it.
+        const heard = new Promise<void>((resolve) =>
+          storage.sql.listen(CALIBRATION_CHANGES_CHANNEL, (payload) => payload === "other-model" && resolve())
+        );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await storage.sql.query("SELECT pg_notify($1, 'other-model')", [CALIBRATION_CHANGES_CHANNEL]);
+        await heard;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(await thresholdOf(slow), 0.2, "a NOTIFY for another model leaves this one's entries");
         await storage.sql.query("SELECT pg_notify($1, 'm')", [CALIBRATION_CHANGES_CHANNEL]);
         const deadline = Date.now() + 5000;
         while (await thresholdOf(slow) !== 0.3 && Date.now() < deadline) {
