@@ -13,7 +13,15 @@ import {
   pngChunks,
 } from "../src/intake/testdata/craft.ts";
 import { encodeWebp, pattern } from "../src/intake/testdata/webp_encode.ts";
-import { imageRequest, jsonRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
+import { freshDataDir } from "../src/storage/testing.ts";
+import {
+  imageRequest,
+  jsonRequest,
+  loadFixtureImages,
+  MODELS_DIR,
+  residentBytes,
+  startMain,
+} from "./support/server.ts";
 
 /** Every client error the README documents; anything else (or any 5xx) fails the property. */
 const DOCUMENTED: Record<number, string[]> = {
@@ -153,8 +161,13 @@ Deno.test({
   name:
     "intake property: random and mutated PNG/JPEG/WebP bytes and options get 200 or a documented 4xx; the server stays up",
   fn: async () => {
-    const server = await startTestServer({
+    // A process of its own, so its memory is its alone (test modules run in parallel in this one).
+    const dataDir = await freshDataDir();
+    const server = await startMain({
       ROBUSTCHECK_MODELS_DIR: MODELS_DIR,
+      ROBUSTCHECK_DATA_DIR: dataDir,
+      ROBUSTCHECK_BACKEND: "native",
+      ROBUSTCHECK_THREADS: "2",
       ROBUSTCHECK_MAX_PIXELS: "4000000",
       ROBUSTCHECK_MAX_BODY_BYTES: "2000000",
       ROBUSTCHECK_MAX_COST: "300",
@@ -168,7 +181,7 @@ Deno.test({
       const cheap = await fetch(checkUrl, jsonRequest({ image: seeds[0].bytes.toBase64(), options: CHEAP_CHECK }));
       assert.equal(cheap.status, 200, await cheap.clone().text());
       await cheap.body?.cancel();
-      const rssBefore = Deno.memoryUsage().rss;
+      const rssBefore = residentBytes(server.pid);
       const statuses = new Map<number, number>();
 
       const image = fc.oneof(
@@ -213,10 +226,11 @@ Deno.test({
       await health.body?.cancel();
       const after = await (await fetch(predictUrl, imageRequest(seeds[0].bytes))).json();
       assert.deepEqual(after.prediction, reference.prediction);
-      const growth = (Deno.memoryUsage().rss - rssBefore) / 2 ** 20;
+      const growth = (residentBytes(server.pid) - rssBefore) / 2 ** 20;
       assert.ok(growth < 1024, `RSS grew by ${growth.toFixed(0)} MiB`);
     } finally {
-      await server.shutdown();
+      await server.stop();
+      await Deno.remove(dataDir, { recursive: true });
     }
   },
 });

@@ -4,7 +4,7 @@ import { makeNode, valueInfo } from "../src/autodiff/graph.ts";
 import { DataType, encodeModel, type ModelProto } from "../src/autodiff/proto.ts";
 import { makeTensor } from "../src/autodiff/tensor.ts";
 import { analyzeUpload } from "../src/registry/analyze_upload.ts";
-import { probeProcesses, RELU_CHAIN_MANIFEST, reluChain } from "../src/registry/testing.ts";
+import { processRuns, RELU_CHAIN_MANIFEST, reluChain } from "../src/registry/testing.ts";
 import { pngBase64 } from "../src/check/images.ts";
 import { imageRequest, jsonRequest, loadFixtureImages, MODELS_DIR, startTestServer } from "./support/server.ts";
 
@@ -204,8 +204,9 @@ Deno.test("responsiveness: an upload whose sessions build too slowly is refused 
       done = true;
       return { status: r.status, body: await r.json() };
     });
-    let checks = 0, longestCheck = 0;
+    let checks = 0, longestCheck = 0, prober: number | undefined;
     while (!done) {
+      prober ??= server.registry.uploads?.probePid();
       const t = performance.now();
       const r = await fetch(
         `${server.url}/v1/models/fashion-cnn/check`,
@@ -224,7 +225,9 @@ Deno.test("responsiveness: an upload whose sessions build too slowly is refused 
     assert.ok(elapsed < limitMs + 10_000, `refused after ${elapsed.toFixed(0)} ms`);
     assert.ok(checks >= 5, `${checks} checks answered meanwhile`);
     assert.ok(longestCheck < limitMs / 2, `a check waited ${longestCheck.toFixed(0)} ms`);
-    assert.deepEqual(probeProcesses(), [], "the build was killed, not left running");
+    assert.ok(prober !== undefined, "the upload was loaded in a process of its own");
+    assert.ok(!processRuns(prober), "the build was killed, not left running");
+    assert.equal(server.registry.uploads?.probePid(), undefined);
     const list = await (await fetch(`${server.url}/v1/models`)).json();
     assert.ok(!JSON.stringify(list).includes("relu-chain"), "nothing was stored");
   } finally {

@@ -54,6 +54,8 @@ export interface UploadProber {
   probe(manifest: Manifest, sha256: string, modelBytes: Uint8Array, limits?: OneShotLimits): Promise<ClassifierProbe>;
   /** Ends the process (a probe in flight rejects). */
   close(): Promise<void>;
+  /** The pid of its process while one runs (for `ps`, and for tests that must tell it from other servers'). */
+  pid(): number | undefined;
 }
 
 const SCRIPT = new URL("./probe_process.ts", import.meta.url);
@@ -142,6 +144,10 @@ class ProbeProcess {
     return this.#stderr;
   }
 
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   kill(): void {
     try {
       this.#child.kill("SIGKILL");
@@ -221,5 +227,6 @@ export function startSubprocessProber(options: ProbeProcessOptions): UploadProbe
       clearTimeout(idle);
       if (process) await retire(process, "kill");
     },
+    pid: () => process?.pid,
   };
 }

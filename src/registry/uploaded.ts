@@ -42,6 +42,8 @@ export interface UploadedModels {
   /** Re-reads the catalog (another process may have added or deleted versions). */
   refresh(): Promise<void>;
   close(): Promise<void>;
+  /** The pid of the process uploads are validated in, while one runs (loadUploadsInSubprocess). */
+  probePid(): number | undefined;
 }
 
 export interface UploadedModelsOptions {
@@ -352,5 +354,6 @@ export async function openUploadedModels(options: UploadedModelsOptions): Promis
       await Promise.all(open.map(releaseSlot));
       await prober?.close();
     },
+    probePid: () => prober?.pid(),
   };
 }

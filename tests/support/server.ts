@@ -56,15 +56,20 @@ export async function startMain(env: Record<string, string>) {
   }
   lines.push(...buffer.split("\n"));
   const port = Number(/"url":"http:\/\/[^:]+:(\d+)"/.exec(buffer)![1]);
+  // Later output (an access-log line per request) is read and dropped: a full pipe would block the server.
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* drop */ }
+  })().catch(() => {});
+  const stderrDrained = child.stderr.pipeTo(new WritableStream()).catch(() => {});
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    /** The start-up log, up to the listening line. */
     lines,
     async stop() {
       child.kill("SIGTERM");
       await child.status;
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-      await child.stderr.cancel();
+      await Promise.all([drained, stderrDrained]);
     },
   };
 }
@@ -73,6 +78,12 @@ export interface LabelledImage {
   file: string;
   label: number;
   bytes: Uint8Array;
+}
+
+/** A process' resident set in bytes (Linux: VmRSS of /proc/<pid>/status). */
+export function residentBytes(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) * 1024;
 }
 
 /** The committed Fashion-MNIST test images (tests/fixtures/<set>/labels.json + PNGs). */
