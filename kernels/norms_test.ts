@@ -12,6 +12,7 @@ import {
   randomStartL2,
   randomStartLinf,
   signStep,
+  signStepProjected,
 } from "./norms.ts";
 import { createRng } from "./rng.ts";
 
@@ -88,6 +89,61 @@ Deno.test("l2Step has norm α per non-zero row; signStep has entries in {−α, 
     const s = signStep(grad, { alpha: 0.25 });
     grad.forEach((v, i) => assert.equal(s[i], v > 0 ? 0.25 : v < 0 ? -0.25 : 0));
   }));
+});
+
+/** The textbook formulas the branch-free kernels must reproduce bit for bit. */
+const reference = {
+  clip01: (v: number) => v < 0 ? 0 : v > 1 ? 1 : v,
+  signStep: (g: Float32Array, alpha: number) => g.map((v) => v > 0 ? alpha : v < 0 ? -alpha : 0),
+  projectLinf: (x: Float32Array, x0: Float32Array, eps: number) =>
+    x.map((v, i) => {
+      const d = v - x0[i];
+      return reference.clip01(x0[i] + (d > eps ? eps : d < -eps ? -eps : d));
+    }),
+};
+
+/** Each value's bits, every NaN as one (a NaN's sign and payload are not observable in a report). */
+const bits = (a: Float32Array) =>
+  [...new Uint32Array(a.buffer, a.byteOffset, a.length)].map((b, i) => Number.isNaN(a[i]) ? 0x7fc00000 : b);
+
+Deno.test("signStep, projectLinf and signStepProjected equal the textbook formulas bit for bit, at ±0 and NaN", () => {
+  const pixel = fc.oneof(
+    fc.float({ min: 0, max: 1, noNaN: true }),
+    fc.constantFrom(0, -0, 1, Math.fround(1 - 2 ** -24)),
+  );
+  const moved = fc.oneof(fc.float({ min: -1, max: 2 }), fc.constantFrom(0, -0, NaN));
+  const gradient = fc.oneof(fc.float(), fc.constantFrom(0, -0, NaN, 1e-45, -1e-45, Infinity, -Infinity));
+  const arb = fc.integer({ min: 1, max: 40 }).chain((n) =>
+    fc.record({
+      x0: fc.array(pixel, { minLength: n, maxLength: n }),
+      x: fc.array(moved, { minLength: n, maxLength: n }),
+      g: fc.array(gradient, { minLength: n, maxLength: n }),
+      eps: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 1 / 255, 8 / 255, 1)),
+      sign: fc.constantFrom(1, -1),
+    })
+  );
+  fc.assert(
+    fc.property(arb, ({ x0: xs, x: ms, g: gs, eps, sign }) => {
+      const x0 = Float32Array.from(xs);
+      const x = Float32Array.from(ms);
+      const g = Float32Array.from(gs);
+      const alpha = sign * eps;
+      // The one difference allowed: a step of ±0 may have either sign (x + ±0 = x for every pixel x ≥ +0).
+      const unsigned = (a: Float32Array) => bits(a.map((v) => v === 0 ? 0 : v));
+      assert.deepEqual(unsigned(signStep(g, { alpha })), unsigned(reference.signStep(g, alpha)));
+      assert.deepEqual(bits(projectLinf(x, x0, { eps })), bits(reference.projectLinf(x, x0, eps)));
+      // FGSM's row as the engine builds it: the step, the float32 sum, the projection.
+      const stepped = reference.signStep(g, alpha).map((s, i) => x0[i] + s);
+      const want = reference.projectLinf(stepped, x0, eps);
+      assert.deepEqual(bits(signStepProjected(x0, g, { alpha, eps })), bits(want));
+    }),
+    { numRuns: 500 },
+  );
+  const out = new Float32Array(3);
+  const x0 = Float32Array.of(0.5, 0, 1);
+  assert.equal(signStepProjected(x0, Float32Array.of(1, -1, 1), { alpha: 0.1, eps: 0.1, out }), out);
+  assert.deepEqual([...out], [Math.fround(0.6), 0, 1]);
+  assert.throws(() => signStepProjected(x0, new Float32Array(2), { alpha: 0.1, eps: 0.1 }), RangeError);
 });
 
 Deno.test("random starts stay in their balls and in [0,1]; same seed, same start", () => {

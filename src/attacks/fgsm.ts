@@ -14,7 +14,7 @@ import type { Classifier, GradientResult, LossKind } from "../model/classifier.t
 import { argmax } from "../../kernels/softmax.ts";
 import { checkNumber, type ImageBatch, imageBatch } from "./batch.ts";
 import { DEFAULT_GRADIENT_COST } from "./cost.ts";
-import { projectLinf, signStep } from "../../kernels/norms.ts";
+import { signStepProjected } from "../../kernels/norms.ts";
 import { type AttackResult, perturbationOf, predictionOf } from "./result.ts";
 
 export interface FgsmOptions {
@@ -84,19 +84,19 @@ function stepFrom(batch: ImageBatch, pixels: Float32Array, clean: GradientResult
   const openIndex = new Int32Array(images).fill(-1);
   open.forEach((i, j) => openIndex[i] = j);
 
-  // One row per (open image, ε), ε-major; stepped exactly as the engine does (linf.step, the float32 sum, then
-  // linf.project), row by row through one scratch row: at 224² every fresh buffer costs page faults.
+  // One row per (open image, ε), ε-major; stepped bit-identically to the engine (linf.step, the float32 sum,
+  // then linf.project) in one pass per row: at 224² FGSM's row is on the check's critical path.
   const count = open.length * options.eps.length;
   const stepped = new Float32Array(count * size);
-  const moved = new Float32Array(count > 0 ? size : 0);
   const sign = targets ? -1 : 1;
   options.eps.forEach((e, k) => {
     open.forEach((i, j) => {
-      const x0 = pixels.subarray(i * size, (i + 1) * size);
       const r = k * open.length + j;
-      signStep(clean.grad.subarray(i * size, (i + 1) * size), { alpha: sign * e, out: moved });
-      for (let q = 0; q < size; q++) moved[q] = x0[q] + moved[q];
-      projectLinf(moved, x0, { eps: e, out: stepped.subarray(r * size, (r + 1) * size) });
+      signStepProjected(pixels.subarray(i * size, (i + 1) * size), clean.grad.subarray(i * size, (i + 1) * size), {
+        alpha: sign * e,
+        eps: e,
+        out: stepped.subarray(r * size, (r + 1) * size),
+      });
     });
   });
 
