@@ -2,6 +2,7 @@ import { type RouteConfig, z } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
 import { IMAGE_BASE64_EXAMPLE } from "./examples.ts";
 import { PROFILES } from "../check/options.ts";
+import { PARALLEL_KEEP } from "../runtime/onnx_classifier.ts";
 
 export const ErrorSchema = z.object({
   error: z.object({
@@ -74,6 +75,16 @@ export const CalibrationSchema = z.object({
   selection: SelectionReportSchema.optional(),
 }).openapi("Calibration");
 
+export const SingleRowSchema = z.object({
+  executor: z.enum(["sequential", "parallel"]),
+  sequentialMs: z.number(),
+  parallelMs: z.number(),
+}).openapi({
+  description: "onnxruntime-node with several threads: the fastest batch-1 gradient run at load on the sequential " +
+    "executor (each kernel split across the threads) and on the parallel one (independent nodes at once); " +
+    `single-row gradients run on the executor kept (parallel when it took at most ${PARALLEL_KEEP}× the sequential's time)`,
+});
+
 export const ModelInfoSchema = z.object({
   id: z.string(),
   description: z.string().optional(),
@@ -97,6 +108,7 @@ export const ModelInfoSchema = z.object({
     unsupported: z.array(z.string()),
     reason: z.string().optional(),
     buildMs: z.record(z.string(), z.number()),
+    singleRow: SingleRowSchema.optional(),
   }),
   squeeze: z.object({
     threshold: z.number().nullable(),

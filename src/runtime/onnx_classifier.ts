@@ -27,6 +27,11 @@ export interface GradientInfo {
   reason?: string;
   /** Milliseconds spent deriving the gradient graph of each loss (one graph serves them all: equal values). */
   buildMs: Partial<Record<LossKind, number>>;
+  /**
+   * How single-row gradients run, when it was measured at load (onnxruntime-node with several threads): the fastest
+   * batch-1 run of the gradient graph on the sequential and on the parallel executor, and the one kept.
+   */
+  singleRow?: { executor: "sequential" | "parallel"; sequentialMs: number; parallelMs: number };
 }
 
 export interface OnnxClassifier extends Classifier {
@@ -52,6 +57,19 @@ export interface LoadClassifierOptions {
 export const SMALL_FORWARD_MS = 1;
 
 /**
+ * Single-row gradients may run on a second gradient session on onnxruntime-node's parallel executor: at batch 1 the
+ * kernels of mobile networks are too small to split across threads, while the backward graph has independent
+ * branches (each activation's mask beside the convolutions) to run at once. It is kept when its fastest run at load
+ * takes at most PARALLEL_KEEP × the sequential session's (BENCHMARKS.md: 0.63–0.97× on MobileNet, ShuffleNet and
+ * MNASNet types, 1.3–1.7× on ResNets, whose large convolutions want the threads; at batch 4 and more it loses).
+ */
+export const PARALLEL_KEEP = 0.95;
+/** A gradient session whose build took longer than this is not built a second time for the trial. */
+export const PARALLEL_TRIAL_MAX_BUILD_MS = 3000;
+/** Timed batch-1 gradient runs per executor in the trial, alternated, after one warm-up run each. */
+const PARALLEL_TRIAL_RUNS = 5;
+
+/**
  * The fastest of `runs` batch-1 forward runs after two warm-ups (a fresh Worker's first runs are slow, and the
  * question is what the model costs, not what the machine was doing meanwhile); a run over 10 × SMALL_FORWARD_MS ends
  * it early (that model is not small), so a large model pays three forward passes at load.
@@ -66,6 +84,26 @@ async function forwardMs(session: SessionHandle, feed: () => Record<string, Tens
     const ms = performance.now() - start;
     if (ms > 10 * SMALL_FORWARD_MS) return ms;
     fastest = Math.min(fastest, ms);
+  }
+  return fastest;
+}
+
+/**
+ * The fastest of `runs` runs of each session on the same feeds, after one warm-up run each; the sessions take turns,
+ * so that a busy moment of the machine hits them alike.
+ */
+async function fastestRuns(
+  sessions: SessionHandle[],
+  feeds: () => Record<string, TensorPayload>,
+  runs: number,
+): Promise<number[]> {
+  const fastest = sessions.map(() => Infinity);
+  for (let round = 0; round <= runs; round++) {
+    for (const [i, session] of sessions.entries()) {
+      const start = performance.now();
+      await session.run(feeds(), session.info.outputs.map((o) => o.name), { transferFeeds: true });
+      if (round > 0) fastest[i] = Math.min(fastest[i], performance.now() - start);
+    }
   }
   return fastest;
 }
@@ -133,13 +171,41 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     losses: LOSS_KINDS.filter((loss) => loss !== "dlr" || manifest.labels.length >= DLR_MIN_CLASSES),
     maxPool,
   });
+  /** The parallel-executor gradient session for single rows, when the trial kept it. */
+  let singleRowSession: SessionHandle | undefined;
+  const gradientFeeds = (pixels: Float32Array, labels: Int32Array, kind: number): Record<string, TensorPayload> => ({
+    pixels: { type: "float32", data: pixels, dims: [labels.length, channels, height, width] },
+    labels: { type: "int64", data: BigInt64Array.from(labels, (v) => BigInt(v)), dims: [labels.length] },
+    loss_kind: { type: "int64", data: BigInt64Array.of(BigInt(kind)), dims: [] },
+  });
+  /** The parallel-executor session if it wins the trial; a trial that fails keeps the sequential one alone. */
+  async function parallelTrial(sequential: SessionHandle, bytes: Uint8Array): Promise<SessionHandle | undefined> {
+    let parallel: SessionHandle | undefined;
+    try {
+      parallel = await engine.createSession(bytes, { threads, parallel: true });
+      const grey = () => gradientFeeds(new Float32Array(size).fill(0.5), Int32Array.of(PREDICTED_LABEL), 0);
+      const [sequentialMs, parallelMs] = await fastestRuns([sequential, parallel], grey, PARALLEL_TRIAL_RUNS);
+      const keep = parallelMs <= PARALLEL_KEEP * sequentialMs;
+      gradientInfo.singleRow = { executor: keep ? "parallel" : "sequential", sequentialMs, parallelMs };
+      if (keep) return parallel;
+    } catch {
+      // An optimisation only: whatever failed, the sequential session serves every batch as it would without it.
+    }
+    await parallel?.release().catch(() => {});
+    return undefined;
+  }
   if (derived.ok) {
     try {
+      const started = performance.now();
       gradientSession = await engine.createSession(derived.bytes, { threads });
+      const sessionMs = performance.now() - started;
       derived.losses.forEach((loss, i) => {
         lossKind.set(loss, i);
         gradientInfo.buildMs[loss] = derived.buildMs;
       });
+      if (engine.backend === "native" && threads > 1 && sessionMs <= PARALLEL_TRIAL_MAX_BUILD_MS) {
+        singleRowSession = await parallelTrial(gradientSession, derived.bytes);
+      }
     } catch (error) {
       // A derived graph the backend cannot run: serve the model with SPSA rather than not at all.
       Object.assign(gradientInfo, {
@@ -179,20 +245,8 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     const parts: { logits: Float32Array; loss: Float32Array; grad: Float32Array; labels: BigInt64Array }[] = [];
     for (let start = 0; start < batch; start += maxBatch) {
       const n = Math.min(maxBatch, batch - start);
-      const out = await session.run(
-        {
-          pixels: {
-            type: "float32",
-            data: pixels.slice(start * size, (start + n) * size),
-            dims: [n, channels, height, width],
-          },
-          labels: {
-            type: "int64",
-            data: BigInt64Array.from(labels.subarray(start, start + n), (v) => BigInt(v)),
-            dims: [n],
-          },
-          loss_kind: { type: "int64", data: BigInt64Array.of(BigInt(kind!)), dims: [] },
-        },
+      const out = await (n === 1 ? singleRowSession ?? session : session).run(
+        gradientFeeds(pixels.slice(start * size, (start + n) * size), labels.subarray(start, start + n), kind!),
         ["logits", "loss", "grad", "labels_used"],
         { transferFeeds: true },
       );
@@ -244,7 +298,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<On
     gradient,
     gradientAtPrediction,
     async release() {
-      await Promise.all([forward, gradientSession].map((s) => s?.release()));
+      await Promise.all([forward, gradientSession, singleRowSession].map((s) => s?.release()));
     },
   };
 }

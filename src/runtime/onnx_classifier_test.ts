@@ -8,12 +8,27 @@ import { startWorkerPool } from "./worker_pool.ts";
 
 const root = new URL("../../", import.meta.url);
 
-/** The real engine, counting the sessions it creates and releases (and their options); `delayMs` slows every run. */
+/**
+ * The real engine, counting the sessions it creates and releases (and their options) and the runs of each session
+ * (`runs[i]`: the i-th session created); `delayMs` slows every run, or each session's by its options.
+ */
 function counting(
   engine: InferenceEngine,
-  delayMs = 0,
-): InferenceEngine & { created: number; released: number; derived: number; options: (SessionOptions | undefined)[] } {
-  const counts = { created: 0, released: 0, derived: 0, options: [] as (SessionOptions | undefined)[] };
+  delayMs: number | ((options?: SessionOptions) => number) = 0,
+): InferenceEngine & {
+  created: number;
+  released: number;
+  derived: number;
+  options: (SessionOptions | undefined)[];
+  runs: number[];
+} {
+  const counts = {
+    created: 0,
+    released: 0,
+    derived: 0,
+    options: [] as (SessionOptions | undefined)[],
+    runs: [] as number[],
+  };
   return Object.assign(counts, {
     deriveGradients(request: Parameters<InferenceEngine["deriveGradients"]>[0]) {
       counts.derived++;
@@ -27,12 +42,15 @@ function counting(
     close: () => engine.close(),
     async createSession(bytes: Uint8Array, options?: SessionOptions) {
       const session = await engine.createSession(bytes, options);
-      counts.created++;
+      const index = counts.created++;
       counts.options.push(options);
+      counts.runs.push(0);
+      const delay = typeof delayMs === "number" ? delayMs : delayMs(options);
       return {
         info: session.info,
         async run(feeds: Parameters<typeof session.run>[0], fetches: string[]) {
-          if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+          counts.runs[index]++;
+          if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
           return await session.run(feeds, fetches);
         },
         async release() {
@@ -106,10 +124,11 @@ Deno.test("onnx classifier on native: a model with a sub-millisecond forward run
     const pixels = new Float32Array(28 * 28).fill(0.5);
     assert.equal((await classifier.gradient(pixels, 1, new Int32Array([0]), "ce")).mode, "exact");
     await classifier.release();
-    // The same model behind runs that take longer than SMALL_FORWARD_MS keeps the engine's threads.
+    // The same model behind runs that take longer than SMALL_FORWARD_MS keeps the engine's threads, and its gradient
+    // graph is tried on the parallel executor as well.
     const slow = counting(base, 2 * SMALL_FORWARD_MS);
     await (await load(slow, "models/fashion-cnn/")).release();
-    assert.deepEqual(slow.options, [undefined, { threads: 2 }]);
+    assert.deepEqual(slow.options, [undefined, { threads: 2 }, { threads: 2, parallel: true }]);
   } finally {
     base.close();
   }
@@ -141,6 +160,40 @@ Deno.test("onnx classifier: gradientAtPrediction is the gradient at the argmax o
       await assert.rejects(() => classifier.gradient(pixels, 3, Int32Array.of(0, 1, classes), "ce"), RangeError);
       await classifier.release();
     }
+  } finally {
+    base.close();
+  }
+});
+
+Deno.test("onnx classifier on native: single-row gradients run on the parallel executor only where it measured faster", async () => {
+  const base = await startWorkerPool({ backend: "native", threads: 2, workers: 1 });
+  try {
+    const pixels = Float32Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => ((i * 37) % 101) / 101);
+    const row = pixels.subarray(0, 3 * 32 * 32);
+    const labels = Int32Array.of(3, 7);
+    const gradients = [];
+    // Sessions: 0 forward (the threads probe, kept), 1 sequential gradient, 2 parallel gradient.
+    for (const slower of ["parallel", "sequential"] as const) {
+      const engine = counting(base, (o) => ((o?.parallel ?? false) === (slower === "parallel") ? 20 : 2));
+      const classifier = await load(engine, "models/fashion-rgb/");
+      const kept = slower === "parallel" ? "sequential" : "parallel";
+      const { singleRow } = classifier.gradientInfo;
+      assert.equal(singleRow?.executor, kept);
+      assert.ok(singleRow.sequentialMs > 0 && singleRow.parallelMs > 0);
+      assert.equal(engine.released, kept === "parallel" ? 0 : 1, "the losing session is released at load");
+      const before = [...engine.runs];
+      const one = await classifier.gradient(row, 1, labels.subarray(0, 1), "ce");
+      const two = await classifier.gradient(pixels, 2, labels, "ce");
+      const ran = engine.runs.map((n, i) => n - before[i]);
+      assert.deepEqual(ran, kept === "parallel" ? [0, 1, 1] : [0, 2, 0], "batch 1 on the kept executor only");
+      gradients.push({ one, two });
+      await classifier.release();
+      assert.equal(engine.released, engine.created);
+    }
+    // Either executor computes the same gradient (each kernel is the same single computation).
+    assert.deepEqual(gradients[0].one.grad, gradients[1].one.grad);
+    assert.deepEqual(gradients[0].one.logits, gradients[1].one.logits);
+    assert.deepEqual(gradients[0].two.grad, gradients[1].two.grad);
   } finally {
     base.close();
   }

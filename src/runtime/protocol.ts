@@ -59,6 +59,11 @@ export type DerivedGradients =
 /** Per-session choices; `threads` caps onnxruntime-node's intra-op threads (WASM threads are per Worker). */
 export interface SessionOptions {
   threads?: number;
+  /**
+   * onnxruntime-node only: the parallel executor, which runs independent nodes at once on `threads` inter-op threads
+   * of one intra-op thread each, instead of splitting every kernel across the threads. Other backends ignore it.
+   */
+  parallel?: boolean;
 }
 
 export type WorkerRequest =

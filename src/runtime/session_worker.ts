@@ -87,11 +87,21 @@ async function init(choice: BackendChoice, threadCount: number, logLevel: OrtLog
 function sessionOptions(options: SessionOptions = {}): InferenceSession.SessionOptions {
   const log = { logSeverityLevel: logSeverity };
   if (backend === "native") {
-    const intraOp = Math.min(threads, options.threads ?? threads);
+    const count = Math.min(threads, options.threads ?? threads);
     // Pool threads that spin after each run steal the cores from the next session's run (a check alternates the
     // forward and gradient sessions): not spinning made the MobileNetV2 224² screen check 0.91× as long.
-    const spinning = intraOp > 1 ? { extra: { session: { intra_op: { allow_spinning: "0" } } } } : {};
-    return { ...log, intraOpNumThreads: intraOp, interOpNumThreads: 1, ...spinning };
+    const idle = { allow_spinning: "0" };
+    if (options.parallel && count > 1) {
+      return {
+        ...log,
+        executionMode: "parallel",
+        intraOpNumThreads: 1,
+        interOpNumThreads: count,
+        extra: { session: { inter_op: idle } },
+      };
+    }
+    const spinning = count > 1 ? { extra: { session: { intra_op: idle } } } : {};
+    return { ...log, intraOpNumThreads: count, interOpNumThreads: 1, ...spinning };
   }
   if (backend === "webgpu") return { ...log, executionProviders: ["webgpu"] };
   return { ...log, executionProviders: ["wasm"] };

@@ -5,7 +5,7 @@ import { sha256Hex } from "../../registry/registry.ts";
 import type { UploadedModels } from "../../registry/uploaded.ts";
 import type { BodyReadOptions } from "../../intake/read_body.ts";
 import { type AppDeps, parseVersion } from "../context.ts";
-import { errorResponses, ModelIdParam, ModelInfoSchema, VersionQuery } from "../schemas.ts";
+import { errorResponses, ModelIdParam, ModelInfoSchema, SingleRowSchema, VersionQuery } from "../schemas.ts";
 import { describeModel } from "./models.ts";
 
 const ValueSpecSchema = z.object({
@@ -37,6 +37,7 @@ export const UploadInspectionSchema = z.object({
     unsupported: z.array(z.string()),
     reason: z.string().optional(),
     buildMs: z.record(z.string(), z.number()),
+    singleRow: SingleRowSchema.optional(),
     check: z.object({
       mode: z.literal("exact"),
       maxRelError: z.number(),
