@@ -75,7 +75,7 @@ export const CalibrationSchema = z.object({
   selection: SelectionReportSchema.optional(),
 }).openapi("Calibration");
 
-export const SingleRowSchema = z.object({
+const SingleRowSchema = z.object({
   executor: z.enum(["sequential", "parallel"]),
   sequentialMs: z.number(),
   parallelMs: z.number(),
@@ -83,6 +83,15 @@ export const SingleRowSchema = z.object({
   description: "onnxruntime-node with several threads: the fastest batch-1 gradient run at load on the sequential " +
     "executor (each kernel split across the threads) and on the parallel one (independent nodes at once); " +
     `single-row gradients run on the executor kept (parallel when it took at most ${PARALLEL_KEEP}× the sequential's time)`,
+});
+
+/** A loaded model's `gradientInfo` (src/runtime/onnx_classifier.ts). */
+export const GradientInfoSchema = z.object({
+  mode: z.enum(["exact", "spsa"]),
+  unsupported: z.array(z.string()),
+  reason: z.string().optional(),
+  buildMs: z.record(z.string(), z.number()),
+  singleRow: SingleRowSchema.optional(),
 });
 
 export const ModelInfoSchema = z.object({
@@ -103,13 +112,7 @@ export const ModelInfoSchema = z.object({
   sha256: z.string(),
   backend: z.string(),
   maxBatch: z.number().int(),
-  gradient: z.object({
-    mode: z.enum(["exact", "spsa"]),
-    unsupported: z.array(z.string()),
-    reason: z.string().optional(),
-    buildMs: z.record(z.string(), z.number()),
-    singleRow: SingleRowSchema.optional(),
-  }),
+  gradient: GradientInfoSchema,
   squeeze: z.object({
     threshold: z.number().nullable(),
     source: z.enum(["calibration", "manifest", "none"]),

@@ -65,7 +65,7 @@ export const SMALL_FORWARD_MS = 1;
  */
 export const PARALLEL_KEEP = 0.95;
 /** A gradient session whose build took longer than this is not built a second time for the trial. */
-export const PARALLEL_TRIAL_MAX_BUILD_MS = 3000;
+const PARALLEL_TRIAL_MAX_BUILD_MS = 3000;
 /** Timed batch-1 gradient runs per executor in the trial, alternated, after one warm-up run each. */
 const PARALLEL_TRIAL_RUNS = 5;
 

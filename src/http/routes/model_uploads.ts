@@ -5,7 +5,7 @@ import { sha256Hex } from "../../registry/registry.ts";
 import type { UploadedModels } from "../../registry/uploaded.ts";
 import type { BodyReadOptions } from "../../intake/read_body.ts";
 import { type AppDeps, parseVersion } from "../context.ts";
-import { errorResponses, ModelIdParam, ModelInfoSchema, SingleRowSchema, VersionQuery } from "../schemas.ts";
+import { errorResponses, GradientInfoSchema, ModelIdParam, ModelInfoSchema, VersionQuery } from "../schemas.ts";
 import { describeModel } from "./models.ts";
 
 const ValueSpecSchema = z.object({
@@ -32,12 +32,7 @@ export const UploadInspectionSchema = z.object({
     logits: z.array(z.number()).openapi({ description: "Outputs for an all-zero image" }),
     ms: z.number(),
   }),
-  gradient: z.object({
-    mode: z.enum(["exact", "spsa"]),
-    unsupported: z.array(z.string()),
-    reason: z.string().optional(),
-    buildMs: z.record(z.string(), z.number()),
-    singleRow: SingleRowSchema.optional(),
+  gradient: GradientInfoSchema.extend({
     check: z.object({
       mode: z.literal("exact"),
       maxRelError: z.number(),
